@@ -1,0 +1,69 @@
+# The one command surface. Every workflow is a target; CI calls `make test`.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+WORKERS ?= 2
+
+.PHONY: help install run test lint check-deps cfn-lint unit integration e2e bench bench-api \
+        sizes build deploy sam-validate localstack-test clean
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[engine,client,dev]"
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the project with all extras
+
+run: $(STAMP) ## serve the API on http://localhost:$(PORT) with the embedded AWS emulation
+	PORT=$(PORT) WORKERS=$(WORKERS) $(BIN)/python -m infra.local.stack
+
+test: $(STAMP) lint check-deps cfn-lint ## everything CI runs: lint, rules, template, all suites
+	$(BIN)/python -m pytest -n 2 tests
+
+lint: $(STAMP) ## ruff
+	$(BIN)/ruff check .
+
+check-deps: $(STAMP) ## the dependency rule (layers and functions)
+	$(BIN)/python -m infra.check_deps
+
+cfn-lint: $(STAMP) ## cfn-lint on template.yaml and on its offline SAM transform
+	$(BIN)/python -m infra.lint_template template.yaml
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit
+integration: $(STAMP)
+	$(BIN)/python -m pytest tests/integration
+e2e: $(STAMP) ## end-to-end over HTTP (API_URL + AWS_ENDPOINT_URL point it at another stack)
+	$(BIN)/python -m pytest tests/e2e
+
+bench: $(STAMP) ## engine throughput figures (uses ../shared/data when present)
+	$(BIN)/python bench/bench_engine.py
+
+bench-api: $(STAMP) ## load figures against the local stack
+	$(BIN)/python bench/bench_api.py
+
+sizes: $(STAMP) ## import-time and package-size budgets of the functions
+	$(BIN)/python bench/budgets.py
+
+sam-validate: ## optional: SAM CLI in its own venv (it pins its own boto3)
+	@test -x .venv-sam/bin/sam || ($(PY) -m venv .venv-sam && .venv-sam/bin/pip install -q aws-sam-cli)
+	.venv-sam/bin/sam validate --lint
+
+build: sam-validate ## sam build (needs SAM CLI)
+	.venv-sam/bin/sam build
+
+deploy: build ## sam deploy --guided
+	.venv-sam/bin/sam deploy --guided
+
+localstack-test: $(STAMP) ## deploy to a LocalStack you run in Docker, then run the e2e suite against it
+	bash infra/local/localstack.sh
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .hypothesis
