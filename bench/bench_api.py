@@ -1,0 +1,257 @@
+"""API load figures against the local stack (`make bench-api`).
+
+    python bench/bench_api.py [--seconds 30] [--clients 20] [--burst 200] [--workers 4]
+    API_URL=http://127.0.0.1:8000 python bench/bench_api.py    # an already running stack
+
+Without API_URL it starts `python -m infra.local.stack` on free loopback ports and stops it
+at the end. Two phases:
+  (a) load: N concurrent aiohttp clients for S seconds; each loop submits a one-symbol daily
+      backtest, reads its status three times and cancels it (so the workers are not left
+      with a backlog). Latency p50/p95/p99/max per route, errors, and the targets
+      submit p99 < 100 ms, status p99 < 50 ms (SPEC §5).
+  (b) burst: B one-symbol daily backtests submitted at once, then polled until all are
+      terminal (bounded by --burst-timeout): completed/failed/cancelled/lost, time, tasks/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGETS_P99_MS = {"submit": 100.0, "status": 50.0}
+TERMINAL = frozenset({"completed", "failed", "cancelled"})
+STATUS_READS_PER_SUBMIT = 3
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def one_symbol_request(i: int) -> dict[str, object]:
+    """A small daily run; alternates symbols and strategies."""
+    return {
+        "strategy": ("volume_zone_breakout", "volume_long_candle")[i % 2],
+        "params": {},
+        "symbols": [("BTC_KRW", "ETH_KRW")[(i // 2) % 2]],
+        "start_date": "2024-01-01",
+        "end_date": "2024-12-31",
+        "timeframe": "1d",
+    }
+
+
+class LocalStack:
+    """`python -m infra.local.stack` as a child process on free ports."""
+
+    def __init__(self, workers: int) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        # kept open for the child's whole life; closed in stop()
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115
+            prefix="bench_api_stack_", suffix=".log", delete=False)
+        env = {**os.environ, "PORT": str(self.port), "MOTO_PORT": str(free_port()),
+               "WORKERS": str(workers)}
+        self.proc = subprocess.Popen([sys.executable, "-m", "infra.local.stack"], cwd=ROOT,
+                                     env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+
+    def wait_healthy(self, timeout_s: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"stack exited with {self.proc.returncode}:\n{self.tail()}")
+            try:
+                with urllib.request.urlopen(self.url + "/api/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"stack not healthy after {timeout_s:g} s:\n{self.tail()}")
+
+    def tail(self, lines: int = 30) -> str:
+        text = Path(self.log.name).read_text(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        """SIGINT to our own process group, then SIGKILL if it does not exit in 15 s."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+        self.log.close()
+
+
+@dataclass
+class Recorder:
+    latencies_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    async def call(self, session: aiohttp.ClientSession, route: str, method: str, url: str,
+                   ok: tuple[int, ...] = (200,), **kwargs: object) -> dict | None:
+        started = time.perf_counter()
+        try:
+            async with session.request(method, url, **kwargs) as resp:  # type: ignore[arg-type]
+                body = await resp.json(content_type=None)
+                status = resp.status
+        except (aiohttp.ClientError, TimeoutError, ValueError):
+            self.errors[route] += 1
+            return None
+        self.latencies_ms[route].append((time.perf_counter() - started) * 1000.0)
+        if status not in ok:
+            self.errors[route] += 1
+            return None
+        return body if isinstance(body, dict) else None
+
+
+def percentile(sorted_ms: list[float], q: float) -> float:
+    """Nearest-rank percentile of an ascending list (q in 0..100)."""
+    if not sorted_ms:
+        return float("nan")
+    rank = max(1, min(len(sorted_ms), round(q / 100.0 * len(sorted_ms) + 0.5)))
+    return sorted_ms[rank - 1]
+
+
+async def load_phase(url: str, clients: int, seconds: float) -> Recorder:
+    rec = Recorder()
+    stop_at = time.monotonic() + seconds
+    timeout = aiohttp.ClientTimeout(total=10)
+    connector = aiohttp.TCPConnector(limit=clients)
+
+    async def client(i: int, session: aiohttp.ClientSession) -> None:
+        n = 0
+        while time.monotonic() < stop_at:
+            n += 1
+            body = await rec.call(session, "submit", "POST", f"{url}/api/backtests/run-async",
+                                  json=one_symbol_request(i + n))
+            if body is None or "task_id" not in body:
+                continue
+            task_id = body["task_id"]
+            for _ in range(STATUS_READS_PER_SUBMIT):
+                await rec.call(session, "status", "GET", f"{url}/api/backtests/status/{task_id}")
+            # 400 = it already finished: an expected answer, not an error
+            await rec.call(session, "cancel", "DELETE", f"{url}/api/backtests/tasks/{task_id}",
+                           ok=(200, 400))
+
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+        await asyncio.gather(*(client(i, session) for i in range(clients)))
+    return rec
+
+
+@dataclass
+class BurstOutcome:
+    counts: dict[str, int]
+    submit_errors: int
+    total_s: float
+
+
+async def burst_phase(url: str, n: int, timeout_s: float) -> BurstOutcome:
+    rec = Recorder()
+    counts = {"completed": 0, "failed": 0, "cancelled": 0, "lost": 0}
+    started = time.monotonic()
+    deadline = started + timeout_s
+    last_terminal = started
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+        submitted = await asyncio.gather(*(
+            rec.call(session, "submit", "POST", f"{url}/api/backtests/run-async",
+                     json=one_symbol_request(i)) for i in range(n)))
+        pending = {b["task_id"] for b in submitted if b and "task_id" in b}
+        gate = asyncio.Semaphore(50)
+
+        async def poll(task_id: str) -> tuple[str, dict | None]:
+            async with gate:
+                return task_id, await rec.call(session, "status", "GET",
+                                               f"{url}/api/backtests/status/{task_id}",
+                                               ok=(200, 404))
+
+        while pending and time.monotonic() < deadline:
+            for task_id, doc in await asyncio.gather(*(poll(t) for t in pending)):
+                if doc is not None and doc.get("detail"):  # 404: the task is gone
+                    counts["lost"] += 1
+                    pending.discard(task_id)
+                elif doc is not None and doc.get("status") in TERMINAL:
+                    counts[doc["status"]] += 1
+                    pending.discard(task_id)
+                    last_terminal = time.monotonic()
+            if pending:
+                await asyncio.sleep(0.5)
+    counts["lost"] += len(pending)  # not terminal by the deadline
+    return BurstOutcome(counts, n - sum(1 for b in submitted if b), last_terminal - started)
+
+
+def print_load(rec: Recorder, clients: int, seconds: float) -> None:
+    print(f"\n(a) load: {clients} clients x {seconds:g} s")
+    print(f"{'route':<8}{'count':>8}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
+          f"{'max ms':>9}{'errors':>8}  target")
+    for route in ("submit", "status", "cancel"):
+        ms = sorted(rec.latencies_ms.get(route, []))
+        p99 = percentile(ms, 99)
+        target = TARGETS_P99_MS.get(route)
+        verdict = ("" if target is None else
+                   f"p99 < {target:g} ms: {'PASS' if p99 < target else 'MISS'}")
+        print(f"{route:<8}{len(ms):>8}{len(ms) / seconds:>8.1f}{percentile(ms, 50):>9.1f}"
+              f"{percentile(ms, 95):>9.1f}{p99:>9.1f}{(ms[-1] if ms else float('nan')):>9.1f}"
+              f"{rec.errors.get(route, 0):>8}  {verdict}")
+
+
+def print_burst(out: BurstOutcome, n: int) -> None:
+    done = sum(out.counts[s] for s in TERMINAL)
+    rate = done / out.total_s if out.total_s > 0 else float("nan")
+    print(f"\n(b) burst: {n} one-symbol daily backtests submitted at once")
+    print(f"{'completed':>10}{'failed':>8}{'cancelled':>10}{'lost':>6}{'submit err':>11}"
+          f"{'total s':>9}{'tasks/s':>9}")
+    print(f"{out.counts['completed']:>10}{out.counts['failed']:>8}{out.counts['cancelled']:>10}"
+          f"{out.counts['lost']:>6}{out.submit_errors:>11}{out.total_s:>9.2f}{rate:>9.2f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--burst", type=int, default=200)
+    parser.add_argument("--burst-timeout", type=float, default=600.0)
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "4")))
+    args = parser.parse_args(argv)
+
+    stack = None
+    url = os.environ.get("API_URL", "").rstrip("/")
+    try:
+        if not url:
+            stack = LocalStack(args.workers)
+            print(f"starting local stack on {stack.url} (WORKERS={args.workers}) ...")
+            stack.wait_healthy()
+            url = stack.url
+        print(f"API {url}")
+        rec = asyncio.run(load_phase(url, args.clients, args.seconds))
+        print_load(rec, args.clients, args.seconds)
+        burst = asyncio.run(burst_phase(url, args.burst, args.burst_timeout))
+        print_burst(burst, args.burst)
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if stack is not None:
+            stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,230 @@
+"""The `backtest` command: talk to the API (submit, status, ...) or run the engine locally.
+
+    backtest submit --strategy volume_zone_breakout --symbols BTC_KRW,ETH_KRW \\
+        --start 2024-01-01 --end 2024-12-31 --wait
+    backtest status TASK_ID        backtest cancel TASK_ID
+    backtest history --limit 20    backtest result TASK_ID --out result.json
+    backtest strategies            backtest run ...   (local engine, no API)
+
+Exit codes: 0 success; 1 API error, unreachable API or a task that did not complete;
+2 usage error; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from backtest_client.http import ApiError, ApiUnreachable, BacktestClient, WaitTimeout
+
+DEFAULT_API = "http://localhost:8000"
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object, e.g. '{\"volume_window\": 20}'")
+    return value
+
+
+def _symbol_list(text: str) -> list[str]:
+    symbols = [s.strip() for s in text.split(",") if s.strip()]
+    if not symbols:
+        raise argparse.ArgumentTypeError("give at least one symbol, e.g. BTC_KRW,ETH_KRW")
+    return symbols
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; global options are accepted before or after the subcommand."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--api", default=argparse.SUPPRESS,
+                        help=f"API base URL (env BACKTEST_API_URL, default {DEFAULT_API})")
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="print the raw JSON answer")
+    common.add_argument("--token", default=argparse.SUPPRESS,
+                        help="bearer token (env BACKTEST_API_TOKEN)")
+
+    parser = argparse.ArgumentParser(prog="backtest", parents=[common],
+                                     description="Client of the async backtest API.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("submit", parents=[common], help="submit a backtest (run-async)")
+    p.add_argument("--strategy", required=True)
+    p.add_argument("--symbols", required=True, type=_symbol_list, help="comma-separated")
+    p.add_argument("--start", required=True, help="YYYY-MM-DD (UTC)")
+    p.add_argument("--end", required=True, help="YYYY-MM-DD (UTC, whole day included)")
+    p.add_argument("--timeframe", default="1d")
+    p.add_argument("--params", type=_json_object, default={}, help="strategy params as JSON")
+    p.add_argument("--fee-bps", type=float, default=None)
+    p.add_argument("--slippage-bps", type=float, default=None)
+    p.add_argument("--idempotency-key", default=None)
+    p.add_argument("--wait", action="store_true", help="follow progress until the task ends")
+    p.add_argument("--timeout", type=float, default=None, help="seconds to wait at most")
+
+    p = sub.add_parser("status", parents=[common], help="status of a task")
+    p.add_argument("task_id")
+    p = sub.add_parser("cancel", parents=[common], help="cancel a queued or running task")
+    p.add_argument("task_id")
+
+    p = sub.add_parser("history", parents=[common], help="your tasks, newest first")
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--status", default=None)
+    p.add_argument("--strategy", default=None)
+    p.add_argument("--cursor", default=None)
+
+    p = sub.add_parser("result", parents=[common], help="the result of a completed run")
+    p.add_argument("run_id")
+    p.add_argument("--out", type=Path, default=None, help="save the result document here")
+
+    sub.add_parser("strategies", parents=[common], help="available strategies")
+    sub.add_parser("run", help="run the engine locally (see `backtest run --help`)",
+                   add_help=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `backtest` console script; returns the exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    engine_argv = _engine_argv(args_list)
+    if engine_argv is not None:
+        from backtest_engine.cli import main as engine_main  # lazy: pandas only when needed
+
+        return int(engine_main(engine_argv) or 0)
+    args = build_parser().parse_args(args_list)
+    api = getattr(args, "api", None) or os.environ.get("BACKTEST_API_URL") or DEFAULT_API
+    token = getattr(args, "token", None) or os.environ.get("BACKTEST_API_TOKEN")
+    client = BacktestClient(api, token=token)
+    try:
+        return _dispatch(client, args, as_json=getattr(args, "json", False))
+    except ApiUnreachable as exc:
+        _fail(f"cannot reach {exc.url} ({exc.reason}) — is `make run` running?")
+    except ApiError as exc:
+        _fail(f"{exc.status} {exc.detail}")
+    except WaitTimeout as exc:
+        _fail(f"{exc} (still {exc.last.get('status')}; see `backtest status {exc.task_id}`)")
+    except OSError as exc:  # e.g. --out into a missing directory
+        _fail(str(exc))
+    return 1
+
+
+def _engine_argv(argv: list[str]) -> list[str] | None:
+    """``["run", ...]`` when the subcommand is `run` (global API options are skipped)."""
+    i = 0
+    while i < len(argv):
+        if argv[i] in ("--api", "--token"):
+            i += 2
+        elif argv[i] == "--json" or argv[i].startswith(("--api=", "--token=")):
+            i += 1
+        else:
+            break
+    return argv[i:] if argv[i : i + 1] == ["run"] else None
+
+
+def _fail(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+
+
+def _dispatch(client: BacktestClient, args: argparse.Namespace, as_json: bool) -> int:
+    from backtest_client import render  # rich is imported only for commands that print
+
+    out = render.make_console()
+    if args.command == "submit":
+        return _submit(client, args, as_json)
+    if args.command == "status":
+        doc = client.status(args.task_id)
+        if not _emit(doc, as_json):
+            render.print_status(out, doc)
+    elif args.command == "cancel":
+        doc = client.cancel(args.task_id)
+        if not _emit(doc, as_json):
+            print(f"task {doc.get('task_id', args.task_id)} {doc.get('status', 'cancelled')}")
+    elif args.command == "history":
+        page = client.history(args.limit, args.cursor, args.strategy, args.status)
+        if not _emit(page, as_json):
+            out.print(render.history_table(page))
+            if page.get("next_cursor"):
+                out.print(f"more: backtest history --cursor {page['next_cursor']}")
+    elif args.command == "result":
+        return _result(client, args, as_json)
+    elif args.command == "strategies":
+        doc = client.strategies()
+        if not _emit(doc, as_json):
+            out.print(render.strategies_table(doc))
+    return 0
+
+
+def _emit(doc: Any, as_json: bool) -> bool:
+    """Print ``doc`` as JSON when asked; True when printed."""
+    if as_json:
+        print(json.dumps(doc, indent=2))
+    return as_json
+
+
+def _submit(client: BacktestClient, args: argparse.Namespace, as_json: bool) -> int:
+    from backtest_client import render
+    from backtest_client.watch import handle_interrupt, wait_with_progress
+
+    request: dict[str, Any] = {
+        "strategy": args.strategy,
+        "params": args.params,
+        "symbols": args.symbols,
+        "start_date": args.start,
+        "end_date": args.end,
+        "timeframe": args.timeframe,
+    }
+    if args.fee_bps is not None:
+        request["fee_bps"] = args.fee_bps
+    if args.slippage_bps is not None:
+        request["slippage_bps"] = args.slippage_bps
+    accepted = client.submit(request, idempotency_key=args.idempotency_key)
+    task_id = str(accepted["task_id"])
+    if not args.wait:
+        if not _emit(accepted, as_json):
+            print(task_id)
+        return 0
+    if not as_json:
+        print(task_id, flush=True)
+    try:
+        final = wait_with_progress(client, task_id, render.make_console(sys.stderr),
+                                   timeout_s=args.timeout)
+    except KeyboardInterrupt:
+        return handle_interrupt(client, task_id, sys.stdin, sys.stderr)
+    status = final.get("status")
+    if status != "completed":
+        if as_json:
+            _emit(final, True)
+        _fail(f"task {task_id} {status}: {final.get('error') or 'no error message'}")
+        return 1
+    try:
+        doc = client.result(task_id)  # the full document; the status inlines a summary
+    except ApiError:
+        doc = final.get("result") or {}
+    if not _emit(doc, as_json):
+        render.print_result(render.make_console(), doc)
+    return 0
+
+
+def _result(client: BacktestClient, args: argparse.Namespace, as_json: bool) -> int:
+    from backtest_client import render
+
+    if args.out is not None:
+        raw = client.download(args.run_id)
+        args.out.write_bytes(raw)
+        print(f"saved {args.out} ({len(raw)} bytes)")
+        return 0
+    doc = client.result(args.run_id)
+    if not _emit(doc, as_json):
+        render.print_result(render.make_console(), doc)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Human-readable output of the `backtest` CLI (rich tables and short summaries)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.table import Table
+
+_PLAIN_WIDTH = 140  # wide enough that tables don't wrap when piped to a file or a test
+
+
+def make_console(file: TextIO | None = None) -> Console:
+    """A console on ``file`` (stdout by default); fixed width when not a terminal."""
+    stream = file or sys.stdout
+    is_tty = stream.isatty()
+    return Console(file=stream, width=None if is_tty else _PLAIN_WIDTH, highlight=False,
+                   soft_wrap=not is_tty)
+
+
+def fmt_num(value: Any, digits: int = 2, scale: float = 1.0) -> str:
+    """``1.23456 → "1.23"``; None/missing → "-"; non-numbers as text."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    return f"{value * scale:.{digits}f}"
+
+
+def symbol_table(doc: Mapping[str, Any]) -> Table:
+    """One row per symbol of a result document (SPEC §7)."""
+    table = Table(title="Per-symbol results")
+    for name in ("Symbol", "Signals", "Win rate %", "Avg return %", "Max DD %",
+                 "Total return %", "Sharpe"):
+        table.add_column(name, justify="left" if name == "Symbol" else "right")
+    for sym in doc.get("symbols") or []:
+        portfolio = sym.get("portfolio") or {}
+        signals = sym.get("signals")
+        count = len(signals) if isinstance(signals, list) else sym.get("total_signals")
+        table.add_row(
+            str(sym.get("symbol", "?")),
+            fmt_num(count, 0),
+            fmt_num(sym.get("win_rate"), 1, 100.0),
+            fmt_num(sym.get("avg_return"), 3),
+            fmt_num(sym.get("max_drawdown"), 3),
+            fmt_num(portfolio.get("total_return_pct"), 2),
+            fmt_num(portfolio.get("sharpe"), 2),
+        )
+    return table
+
+
+def print_result(console: Console, doc: Mapping[str, Any]) -> None:
+    """Headline, the per-symbol table and any failed symbols of a result document."""
+    run_id = doc.get("run_id") or doc.get("task_id") or "?"
+    console.print(
+        f"run {run_id}: {doc.get('strategy', '?')} {doc.get('timeframe', '')} "
+        f"{doc.get('start_date', '?')} .. {doc.get('end_date', '?')}"
+    )
+    console.print(
+        f"total signals: {fmt_num(doc.get('total_signals'), 0)}   "
+        f"execution time: {fmt_num(doc.get('execution_time'), 2)} s"
+    )
+    if doc.get("symbols"):
+        console.print(symbol_table(doc))
+    for failed in doc.get("failed_symbols") or []:
+        console.print(f"failed symbol {failed.get('symbol')}: {failed.get('reason')}")
+
+
+def print_status(console: Console, doc: Mapping[str, Any]) -> None:
+    """The key fields of a status document, one per line."""
+    progress = doc.get("progress")
+    lines = [
+        ("task", doc.get("task_id")),
+        ("status", doc.get("status")),
+        ("stage", doc.get("stage")),
+        ("progress", None if progress is None else f"{fmt_num(progress, 1, 100.0)} %"),
+        ("symbols", _symbols_done(doc)),
+        ("created", doc.get("created_at")),
+        ("finished", doc.get("finished_at")),
+        ("error", doc.get("error")),
+    ]
+    for label, value in lines:
+        if value is not None:
+            console.print(f"{label:<9}{value}")
+    result = doc.get("result")
+    if isinstance(result, Mapping) and "total_signals" in result:
+        console.print(f"{'signals':<9}{result['total_signals']}")
+
+
+def _symbols_done(doc: Mapping[str, Any]) -> str | None:
+    total = doc.get("symbols_total")
+    return None if total is None else f"{doc.get('symbols_done', 0)}/{total}"
+
+
+def history_table(page: Mapping[str, Any]) -> Table:
+    """A history page ``{items, next_cursor}`` as a table, newest first."""
+    table = Table(title="History")
+    for name in ("Task", "Status", "Strategy", "Symbols", "Window", "Created", "Progress %"):
+        table.add_column(name, justify="right" if name == "Progress %" else "left")
+    for item in page.get("items") or []:
+        symbols = item.get("symbols")
+        window = f"{item.get('start_date', '?')} .. {item.get('end_date', '?')}"
+        table.add_row(
+            str(item.get("task_id", "?")),
+            str(item.get("status", "?")),
+            str(item.get("strategy", "-")),
+            ",".join(symbols) if isinstance(symbols, list) else str(symbols or "-"),
+            window if item.get("start_date") else "-",
+            str(item.get("created_at", "-")),
+            fmt_num(item.get("progress"), 0, 100.0),
+        )
+    return table
+
+
+def strategies_table(doc: Mapping[str, Any]) -> Table:
+    """``GET /api/strategies`` as a table of names, descriptions and defaults."""
+    table = Table(title="Strategies")
+    table.add_column("Name")
+    table.add_column("Description")
+    table.add_column("Defaults")
+    details = doc.get("details") or [{"name": n} for n in doc.get("strategies") or []]
+    for item in details:
+        defaults = item.get("defaults") or {}
+        table.add_row(
+            str(item.get("name", "?")),
+            str(item.get("description") or ""),
+            ", ".join(f"{k}={v}" for k, v in defaults.items()),
+        )
+    return table

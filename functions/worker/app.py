@@ -1,0 +1,30 @@
+"""SQS jobs queue → run_task, one record at a time, partial batch failures reported.
+
+Transient errors propagate from the record handler, so the record is reported as a batch
+item failure and SQS redelivers it (after maxReceiveCount it goes to the DLQ).
+"""
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from backtest_core.models import QueueMessage
+from backtest_core.observability import logger, metrics
+from backtest_core.services import services
+from backtest_core.usecases.run_task import run_task
+from backtest_engine.adapter import Engine
+
+processor = BatchProcessor(event_type=EventType.SQS)
+engine = Engine()
+
+
+def handle_record(record: SQSRecord) -> str:
+    message = QueueMessage.model_validate_json(record.body)
+    return run_task(message, engine, services())
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict, context: object) -> dict:
+    return process_partial_response(
+        event=event, record_handler=handle_record, processor=processor, context=context
+    )

@@ -1,0 +1,147 @@
+"""The dependency rule of docs/contracts.md, checked on the syntax tree of every module.
+
+Usage: ``python -m infra.check_deps [--root DIR]`` (``make check-deps``). Prints one
+``path:line: message`` per violation and a summary line; exits 1 on any violation.
+
+Rules (an import counts anywhere in a module: top level, inside a function, under
+``TYPE_CHECKING``, or as ``importlib.import_module("name")`` / ``__import__("name")`` with a
+literal name):
+
+- ``functions/<name>/``: first-party imports are ``backtest_core`` only; ``worker`` and
+  ``run_sync`` may also import ``backtest_engine``. Other functions import no pandas, numpy or
+  engine code, so their cold start stays small.
+- ``layers/core/backtest_core/``: never pandas, numpy, pyarrow, fastparquet, aws_xray_sdk or
+  ``backtest_engine``; the one exception is ``fargate_entry.py``, the container's entry point,
+  which composes core and engine like the worker handler does.
+- ``layers/engine/backtest_engine/``: never boto3, botocore or ``backtest_core``, except
+  ``adapter.py``, the one module that maps a core request to an engine call.
+- Everywhere: never pyarrow (fastparquet is the parquet engine; pyarrow is too big for Lambda).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+HEAVY = frozenset({"pandas", "numpy", "pyarrow", "fastparquet"})
+FIRST_PARTY = frozenset({"backtest_core", "backtest_engine", "backtest_client", "infra"})
+ENGINE_FUNCTIONS = frozenset({"worker", "run_sync"})
+
+CORE_FORBIDDEN = HEAVY | {"aws_xray_sdk", "backtest_engine", "backtest_client"}
+CORE_ENTRY_POINTS = frozenset({"fargate_entry.py"})  # may import backtest_engine
+ENGINE_FORBIDDEN = frozenset({"boto3", "botocore", "backtest_core", "backtest_client", "pyarrow"})
+ENGINE_ADAPTERS = frozenset({"adapter.py"})  # may import backtest_core (and through it boto3)
+
+
+@dataclass(frozen=True)
+class Violation:
+    path: Path
+    line: int
+    message: str
+
+    def render(self, root: Path) -> str:
+        try:
+            shown = self.path.relative_to(root)
+        except ValueError:
+            shown = self.path
+        return f"{shown}:{self.line}: {self.message}"
+
+
+def imported_modules(tree: ast.AST) -> Iterator[tuple[str, int]]:
+    """Yield (top-level package, line) for every absolute import in ``tree``.
+
+    >>> [m for m, _ in imported_modules(ast.parse("import a.b\\nfrom c import d"))]
+    ['a', 'c']
+    """
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name.split(".")[0], node.lineno
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 0 and node.module:  # relative imports stay inside the package
+                yield node.module.split(".")[0], node.lineno
+        elif isinstance(node, ast.Call) and _is_dynamic_import(node.func):
+            if node.args and isinstance(node.args[0], ast.Constant):
+                name = node.args[0].value
+                if isinstance(name, str) and not name.startswith("."):
+                    yield name.split(".")[0], node.lineno
+
+
+def _is_dynamic_import(func: ast.expr) -> bool:
+    if isinstance(func, ast.Name):
+        return func.id in {"__import__", "import_module"}
+    return isinstance(func, ast.Attribute) and func.attr == "import_module"
+
+
+def _rules_for(path: Path, root: Path) -> tuple[frozenset[str], str] | None:
+    """Forbidden top-level packages for ``path`` and the rule's name; None if unconstrained."""
+    parts = path.relative_to(root).parts
+    if len(parts) >= 3 and parts[0] == "functions":
+        if parts[1] in ENGINE_FUNCTIONS:
+            forbidden = (FIRST_PARTY - {"backtest_core", "backtest_engine"}) | {"pyarrow"}
+        else:
+            forbidden = (FIRST_PARTY - {"backtest_core"}) | HEAVY
+        return frozenset(forbidden), f"functions/{parts[1]}"
+    if parts[:3] == ("layers", "core", "backtest_core"):
+        forbidden = CORE_FORBIDDEN
+        if path.name in CORE_ENTRY_POINTS and len(parts) == 4:
+            forbidden = CORE_FORBIDDEN - {"backtest_engine"}
+        return frozenset(forbidden), "backtest_core"
+    if parts[:3] == ("layers", "engine", "backtest_engine"):
+        forbidden = ENGINE_FORBIDDEN
+        if path.name in ENGINE_ADAPTERS and len(parts) == 4:
+            forbidden = ENGINE_FORBIDDEN - {"backtest_core", "boto3", "botocore"}
+        return frozenset(forbidden), "backtest_engine"
+    return None
+
+
+def check_file(path: Path, root: Path) -> list[Violation]:
+    rules = _rules_for(path, root)
+    if rules is None:
+        return []
+    forbidden, scope = rules
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except SyntaxError as exc:
+        return [Violation(path, exc.lineno or 1, f"cannot parse: {exc.msg}")]
+    return [
+        Violation(path, line, f"{scope} must not import {module!r} (docs/contracts.md)")
+        for module, line in imported_modules(tree)
+        if module in forbidden
+    ]
+
+
+def python_files(root: Path) -> Iterator[Path]:
+    for base in (
+        root / "functions",
+        root / "layers" / "core" / "backtest_core",
+        root / "layers" / "engine" / "backtest_engine",
+    ):
+        if base.is_dir():
+            yield from sorted(p for p in base.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def check_tree(root: Path) -> tuple[int, list[Violation]]:
+    files = list(python_files(root))
+    violations = [v for path in files for v in check_file(path, root)]
+    return len(files), violations
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parent.parent)
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+    checked, violations = check_tree(root)
+    for violation in violations:
+        print(violation.render(root))
+    print(f"check_deps: {checked} module(s) checked, {len(violations)} violation(s)")
+    return 1 if violations else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""The embedded AWS: moto's server on 127.0.0.1, bootstrapped from template.yaml.
+
+``start_emulation`` installs the DynamoDB lock (moto is not atomic under concurrent
+requests), starts ``ThreadedMotoServer``, creates the template's resources and exports
+``AWS_ENDPOINT_URL``, fake credentials, the region and every function's environment
+variables into ``os.environ`` so that in-process handlers (which read their settings at
+cold start) find them. Call it before loading the handlers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+
+from infra.local.bootstrap import create_resources
+from infra.local.moto_lock import install_dynamodb_lock
+from infra.local.template_model import TemplateModel, build_model
+
+log = logging.getLogger("local.emulation")
+REGION = "us-east-1"
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+# What the harness sets on top of the template: the contract's local environment name,
+# and no X-Ray daemon to send traces to.
+LOCAL_FUNCTION_ENV = {"ENVIRONMENT": "local", "POWERTOOLS_TRACE_DISABLED": "true"}
+
+
+@dataclass
+class Emulation:
+    """A running moto server with the template's resources in it."""
+
+    endpoint_url: str
+    model: TemplateModel
+    queue_urls: dict[str, str]
+    env: dict[str, str] = field(default_factory=dict)
+    _server: object | None = None
+
+    def client(self, service: str) -> object:
+        """A boto3 client for ``service`` pointed at the emulator."""
+        return boto3.session.Session().client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=REGION,
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()  # type: ignore[attr-defined]
+            self._server = None
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free a moment ago (the OS picks it)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def start_emulation(
+    template_path: str | Path,
+    port: int | None = None,
+    visibility_timeout_override_s: int | None = None,
+    parameter_overrides: dict[str, str] | None = None,
+    export_env: bool = True,
+) -> Emulation:
+    """Start moto on 127.0.0.1:``port`` (0/None: a free port) and bootstrap the template."""
+    from moto.server import ThreadedMotoServer
+
+    install_dynamodb_lock()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per AWS call otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port or 0, verbose=False)
+    server.start()
+    host, bound_port = server.get_host_and_port()
+    endpoint = f"http://{host}:{bound_port}"
+    model = build_model(template_path, endpoint, REGION, parameter_overrides=parameter_overrides)
+    for fn in model.functions:
+        fn.environment.update(LOCAL_FUNCTION_ENV)
+    emu = Emulation(endpoint_url=endpoint, model=model, queue_urls={}, _server=server)
+    clients = {s: emu.client(s) for s in ("dynamodb", "sqs", "s3")}
+    emu.queue_urls = create_resources(model, clients, visibility_timeout_override_s)
+    _check_queue_urls(model, emu.queue_urls)
+    emu.env = function_env(model, endpoint)
+    if export_env:
+        os.environ.pop("AWS_PROFILE", None)  # never read a real profile from ~/.aws
+        os.environ.update(emu.env)
+    log.info(
+        "moto at %s: %d tables, %d queues, %d buckets",
+        endpoint, len(model.tables), len(model.queues), len(model.buckets),
+    )
+    return emu
+
+
+def function_env(model: TemplateModel, endpoint_url: str) -> dict[str, str]:
+    """The union of every function's environment plus endpoint, region and fake credentials.
+
+    All handlers share one process here, so a variable that two functions set differently
+    cannot hold both values; ``functions.load_function`` re-applies each function's own
+    values while importing it (cold start), and this logs the clash.
+    """
+    env: dict[str, str] = {}
+    for fn in model.functions:
+        for key, value in fn.environment.items():
+            if key in env and env[key] != value:
+                log.warning("env %s differs between functions; per-function at import", key)
+            env.setdefault(key, value)
+    env.update(LOCAL_FUNCTION_ENV)
+    env.update(FAKE_CREDENTIALS)
+    env.update(
+        {"AWS_ENDPOINT_URL": endpoint_url, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
+    )
+    return env
+
+
+def _check_queue_urls(model: TemplateModel, urls: dict[str, str]) -> None:
+    for queue in model.queues:
+        if urls.get(queue.logical_id) != queue.url:
+            raise RuntimeError(f"{queue.logical_id}: moto says {urls.get(queue.logical_id)}, "
+                               f"the template model says {queue.url}")

@@ -1,0 +1,147 @@
+"""HTTP server standing in for API Gateway: request → v2.0 event → handler → response.
+
+A ``ThreadingHTTPServer`` (daemon threads, HTTP/1.1 keep-alive). ``disable_nagle_algorithm``
+is set because http.server writes headers and body separately: with Nagle's algorithm and
+delayed ACKs a keep-alive client waits ~40 ms for every response.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from infra.local.apigw import (
+    InvalidToken,
+    Router,
+    build_event,
+    cors_preflight_headers,
+    cors_response_headers,
+    lambda_response,
+)
+from infra.local.functions import LoadedFunction
+from infra.local.template_model import CorsSpec
+
+log = logging.getLogger("local.http")
+_NOT_FOUND = json.dumps({"detail": "Not Found"}).encode()
+_INTERNAL = json.dumps({"message": "Internal Server Error"}).encode()
+_UNAUTHORIZED = json.dumps({"message": "Unauthorized"}).encode()
+
+
+class ApiServer(ThreadingHTTPServer):
+    """The API: routes from the template, handlers loaded in-process."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        functions: dict[str, LoadedFunction],
+        cors: CorsSpec | None,
+    ) -> None:
+        routes = [(r, lid) for lid, fn in functions.items() for r in fn.spec.routes]
+        self.router = Router(routes)
+        self.functions = functions
+        self.cors = cors
+        super().__init__(address, _Handler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def serve_in_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self.serve_forever, name="api-http", daemon=True)
+        thread.start()
+        return thread
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: ApiServer
+    protocol_version = "HTTP/1.1"  # keep-alive
+    disable_nagle_algorithm = True  # else ~40 ms per keep-alive response (see module doc)
+    server_version = "local-apigw"
+    sys_version = ""
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self._dispatch()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET  # noqa: N815
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass  # one line per invocation is written by _dispatch instead
+
+    def _dispatch(self) -> None:
+        started = time.perf_counter()
+        body = self._read_body()
+        raw_path, _, raw_query = self.path.partition("?")
+        origin = self.headers.get("origin", "")
+        cors = self.server.cors
+        if (cors and self.command == "OPTIONS" and origin
+                and self.headers.get("access-control-request-method")):
+            self._send(204, cors_preflight_headers(cors, origin), b"")
+            return
+        match = self.server.router.match(self.command, raw_path)
+        if match is None:
+            self._send(404, [("content-type", "application/json")], _NOT_FOUND)
+            log.info("http %s %s -> 404 no route (%.1f ms)", self.command, raw_path,
+                     (time.perf_counter() - started) * 1000)
+            return
+        function = self.server.functions[match.target]
+        try:
+            event = build_event(self.command, raw_path, raw_query, list(self.headers.items()),
+                                body, match, self.client_address[0])
+        except InvalidToken as exc:
+            log.warning("http %s %s -> 401 %s", self.command, raw_path, exc)
+            self._send(401, [("content-type", "application/json")], _UNAUTHORIZED)
+            return
+        status, headers, payload = self._invoke(function, event)
+        if cors and origin:
+            headers = [h for h in headers if not h[0].startswith("access-control-")]
+            headers += cors_response_headers(cors, origin)
+        headers.append(("apigw-requestid", event["requestContext"]["requestId"]))
+        self._send(status, headers, payload)
+        log.info("http %s %s (%s) -> %d (%.1f ms)", function.spec.logical_id,
+                 match.route.route_key, raw_path, status, (time.perf_counter() - started) * 1000)
+
+    def _invoke(
+        self, function: LoadedFunction, event: dict[str, Any]
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        try:
+            return lambda_response(function.invoke(event))
+        except Exception:  # API Gateway answers 500 when the integration fails
+            log.error("%s raised:\n%s", function.spec.logical_id, traceback.format_exc())
+            return 500, [("content-type", "application/json")], _INTERNAL
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("content-length") or 0)
+        if length:
+            return self.rfile.read(length)
+        if "chunked" in (self.headers.get("transfer-encoding") or "").lower():
+            return self._read_chunked()
+        return b""
+
+    def _read_chunked(self) -> bytes:
+        chunks: list[bytes] = []
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                self.rfile.readline()
+                return b"".join(chunks)
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline()
+
+    def _send(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers:
+            if name not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD" and body:
+            self.wfile.write(body)

@@ -1,0 +1,1 @@
+"""HTTP edge: Powertools resolvers, one router per Lambda function, errors mapped in one place."""

@@ -1,0 +1,61 @@
+"""``Idempotency-Key`` on run-async through Powertools idempotency (24 h, per owner).
+
+Same key + same body → the first response, no new task. Same key + another body → 409.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+
+from backtest_core import aws
+from backtest_core.errors import IdempotencyConflict
+from backtest_core.models import BacktestRequest, TaskCreated
+from backtest_core.services import services
+from backtest_core.usecases.submit import submit
+
+WINDOW_S = 24 * 3600
+
+
+@cache
+def _once() -> Any:
+    cfg = services().settings
+    persistence = DynamoDBPersistenceLayer(
+        table_name=cfg.idempotency_table, boto3_client=aws.client("dynamodb")
+    )
+    config = IdempotencyConfig(
+        event_key_jmespath="key", payload_validation_jmespath="body",
+        expires_after_seconds=WINDOW_S, raise_on_no_idempotency_key=True,
+    )
+
+    @idempotent_function(data_keyword_argument="submission", persistence_store=persistence,
+                         config=config)
+    def _submit(submission: dict[str, Any]) -> dict[str, Any]:
+        request = BacktestRequest.model_validate(submission["body"])
+        return submit(request, submission["owner"], services()).model_dump(mode="json")
+
+    return _submit
+
+
+def submit_once(request: BacktestRequest, owner: str, key: str) -> TaskCreated:
+    submission = {"key": f"{owner}#{key}", "owner": owner, "body": request.model_dump(mode="json")}
+    try:
+        return TaskCreated.model_validate(_once()(submission=submission))
+    except IdempotencyValidationError:
+        raise IdempotencyConflict(
+            "Idempotency-Key was already used with a different request body"
+        ) from None
+    except IdempotencyAlreadyInProgressError:
+        raise IdempotencyConflict(
+            "A request with this Idempotency-Key is still being processed; retry shortly"
+        ) from None

@@ -1,0 +1,71 @@
+"""The one place that maps the error vocabulary to HTTP (every body is ``{"detail": ...}``).
+
+Powertools 3.37's defaults differ from SPEC §5 (its 404 is ``{"statusCode", "message"}``;
+its 422 items carry pydantic extras), so every error goes through these handlers.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.router import Router
+
+from backtest_core.errors import BacktestError
+from backtest_core.observability import logger
+
+API_TITLE = "Async Backtest API"
+API_VERSION = "1.2.0"
+
+
+def error_response(status: int, detail: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        status_code=status, content_type="application/json",
+        body=json.dumps({"detail": detail}), headers=headers,
+    )
+
+
+def make_resolver(*routers: Router) -> APIGatewayHttpResolver:
+    """A validating HTTP API resolver with the given routers and the service's error mapping."""
+    app = APIGatewayHttpResolver(enable_validation=True)
+    for router in routers:
+        app.include_router(router)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response:
+        return error_response(422, [_clean(err) for err in exc.errors()])
+
+    @app.exception_handler(BacktestError)
+    def _known(exc: BacktestError) -> Response:
+        if exc.status >= 500:
+            logger.exception("request failed")
+        return error_response(exc.status, exc.detail)
+
+    @app.not_found
+    def _not_found(_: NotFoundError) -> Response:
+        return error_response(404, "Not Found")
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("unhandled error")
+        return error_response(500, "Internal server error")
+
+    return app
+
+
+def _clean(err: dict[str, Any]) -> dict[str, Any]:
+    msg = str(err.get("msg", "Invalid value"))
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    return {"loc": list(err.get("loc", [])), "msg": msg, "type": err.get("type", "value_error")}
+
+
+def owner_of(app: APIGatewayHttpResolver) -> str:
+    """The task owner: the authorizer's ``sub`` claim, or ``anonymous`` without an authorizer."""
+    context = app.current_event.raw_event.get("requestContext") or {}
+    authorizer = context.get("authorizer") or {}
+    claims = (authorizer.get("jwt") or {}).get("claims") or authorizer.get("lambda") or {}
+    return str(claims.get("sub") or "anonymous")

@@ -1,0 +1,109 @@
+"""Routers, one per Lambda function. Each route parses, calls one use case, maps the answer.
+
+The docs function includes every router so ``/api/openapi.json`` describes the whole API
+(the sync-run router is given no engine there and never serves a request).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.event_handler.router import Router
+
+from backtest_core.api.idempotency import submit_once
+from backtest_core.api.resolver import owner_of
+from backtest_core.catalog import load_catalog
+from backtest_core.models import (
+    BacktestRequest, HealthView, HistoryPage, StatusView, StrategiesView, TaskCreated, TaskStatus,
+)
+from backtest_core.services import services
+from backtest_core.timeutil import iso
+from backtest_core.usecases import cancel as cancel_uc
+from backtest_core.usecases import query
+from backtest_core.usecases.submit import submit
+
+TaskId = Annotated[str, Path(min_length=1, max_length=64)]
+RETRY_AFTER_S = {TaskStatus.QUEUED: "2", TaskStatus.RUNNING: "1"}
+
+submit_router = Router()
+status_router = Router()
+cancel_router = Router()
+history_router = Router()
+results_router = Router()
+strategies_router = Router()
+health_router = Router()
+
+
+@submit_router.post("/api/backtests/run-async", summary="Submit a backtest (async)")
+def run_async(
+    request: BacktestRequest,
+    idempotency_key: Annotated[str | None, Header(alias="idempotency-key", max_length=255)] = None,
+) -> TaskCreated:
+    owner = owner_of(submit_router)
+    if idempotency_key:
+        return submit_once(request, owner, idempotency_key)
+    return submit(request, owner, services())
+
+
+@status_router.get("/api/backtests/status/<task_id>", summary="Task status and progress")
+def get_status(task_id: TaskId) -> Response[StatusView]:
+    view = query.status(task_id, owner_of(status_router), services())
+    headers = {"Retry-After": RETRY_AFTER_S[view.status]} if view.status in RETRY_AFTER_S else {}
+    return Response(200, "application/json", view.model_dump_json(), headers=headers)
+
+
+@cancel_router.delete("/api/backtests/tasks/<task_id>", summary="Cancel a queued or running task")
+def cancel_task(task_id: TaskId) -> TaskCreated:
+    return cancel_uc.cancel(task_id, owner_of(cancel_router), services())
+
+
+@history_router.get("/api/backtests/history", summary="The caller's tasks, newest first")
+def get_history(
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    strategy: Annotated[str | None, Query(max_length=100)] = None,
+    status: Annotated[TaskStatus | None, Query()] = None,
+) -> HistoryPage:
+    return query.history(owner_of(history_router), services(), limit, cursor, strategy, status)
+
+
+@results_router.get("/api/backtests/<run_id>", summary="The result document (schema 1.2.0)")
+def get_result(run_id: TaskId) -> Response[dict[str, Any]]:
+    raw, url = query.result_bytes(run_id, owner_of(results_router), services())
+    if url:
+        return Response(302, "application/json", "", headers={"Location": url})
+    return Response(200, "application/json", raw.decode())
+
+
+@results_router.get("/api/backtests/<run_id>/download", summary="Download the result as a file")
+def download_result(run_id: TaskId) -> Response[dict[str, Any]]:
+    raw, url = query.result_bytes(run_id, owner_of(results_router), services())
+    if url:
+        return Response(302, "application/json", "", headers={"Location": url})
+    disposition = f'attachment; filename="backtest_{run_id}.json"'
+    return Response(200, "application/json", raw.decode(),
+                    headers={"Content-Disposition": disposition})
+
+
+@strategies_router.get("/api/strategies", summary="Available strategies and their parameters")
+def list_strategies() -> StrategiesView:
+    return _strategies_view()
+
+
+@cache
+def _strategies_view() -> StrategiesView:
+    details = [dict(entry) for entry in load_catalog()]
+    return StrategiesView.model_validate(
+        {"strategies": [d["name"] for d in details], "count": len(details), "details": details}
+    )
+
+
+@health_router.get("/api/health", summary="Liveness")
+def health() -> HealthView:
+    return HealthView(status="ok", timestamp=iso(datetime.now(UTC)))
+
+

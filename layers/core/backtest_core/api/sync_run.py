@@ -1,0 +1,50 @@
+"""POST /api/backtests/run: a small backtest answered synchronously (no task is stored).
+
+The engine is installed by the run_sync function (``use_engine``); the docs function
+includes this router only for the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.router import Router
+
+from backtest_core.catalog import validate_params
+from backtest_core.errors import PermanentTaskError, TooLargeForSync, ValidationFailed
+from backtest_core.models import BacktestRequest
+from backtest_core.services import services
+from backtest_core.symbols import TIMEFRAME_SECONDS
+
+run_sync_router = Router()
+_ENGINE: list[Any] = []
+
+
+def use_engine(engine: Any) -> None:
+    """Install the engine (called once by the run_sync function at cold start)."""
+    _ENGINE[:] = [engine]
+
+
+def estimated_candles(request: BacktestRequest) -> int:
+    """Upper bound of candles the run reads: symbols × bars in the window."""
+    days = (request.end_date - request.start_date).days + 1
+    return len(request.symbols) * days * 86400 // TIMEFRAME_SECONDS[request.timeframe]
+
+
+@run_sync_router.post("/api/backtests/run", summary="Run a small backtest synchronously")
+def run_sync(request: BacktestRequest) -> Response[dict[str, Any]]:
+    svc = services()
+    validate_params(request.strategy, request.params)
+    if estimated_candles(request) > svc.settings.sync_max_candles:
+        raise TooLargeForSync()
+    try:
+        document = _ENGINE[0].run(
+            request, svc.candles, run_id=str(uuid.uuid4()), progress=None,
+            should_cancel=None, environment=svc.settings.environment,
+        )
+    except PermanentTaskError as exc:
+        raise ValidationFailed.single(["body"], str(exc), "data_error") from None
+    return Response(200, "application/json", json.dumps(document, separators=(",", ":")))

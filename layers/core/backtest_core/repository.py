@@ -1,0 +1,233 @@
+"""The Tasks table: SPEC §6 as conditional writes. A lost race is never an overwrite.
+
+Every transition names its allowed source states in a ``ConditionExpression``; when the
+condition fails, the current record is returned inside ``TransitionRefused`` so the caller
+answers from it. Records past ``expires_at`` are treated as gone (DynamoDB deletes them
+up to days late; moto never does).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from backtest_core.errors import TransitionRefused
+from backtest_core.models import BacktestRequest, TaskRecord, TaskStatus
+from backtest_core.timeutil import epoch_s, iso
+
+OWNER_INDEX = "owner-created_at-index"
+_ACTIVE = (TaskStatus.QUEUED.value, TaskStatus.RUNNING.value)
+
+
+class TaskRepository:
+    """Data access for task records. ``table`` is a boto3 DynamoDB client; times are UTC."""
+
+    def __init__(self, ddb: Any, table: str, ttl_hours: float):
+        self._ddb = ddb
+        self._table = table
+        self._ttl = timedelta(hours=ttl_hours)
+
+    # --- reads -------------------------------------------------------------------------
+    def get(self, task_id: str, now: datetime) -> TaskRecord | None:
+        """The live record, or None when missing or past ``expires_at``."""
+        resp = self._ddb.get_item(
+            TableName=self._table, Key={"task_id": {"S": task_id}}, ConsistentRead=True
+        )
+        return _live(resp.get("Item"), now)
+
+    def get_from_item(self, item: dict[str, Any], now: datetime) -> TaskRecord | None:
+        """Parse a raw item (e.g. from the owner index); None when expired."""
+        return _live(item, now)
+
+    @staticmethod
+    def is_expired(record: TaskRecord, now: datetime) -> bool:
+        return record.expires_at <= epoch_s(now)
+
+    def page_for_owner(
+        self, owner: str, limit: int, start_key: dict | None
+    ) -> tuple[list[dict[str, Any]], dict | None]:
+        """One page of the owner's raw items, newest first (GSI owner + created_at)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": OWNER_INDEX,
+            "KeyConditionExpression": "#o = :o",
+            "ExpressionAttributeNames": {"#o": "owner"},
+            "ExpressionAttributeValues": {":o": {"S": owner}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if start_key:
+            kwargs["ExclusiveStartKey"] = start_key
+        resp = self._ddb.query(**kwargs)
+        return resp.get("Items", []), resp.get("LastEvaluatedKey")
+
+    # --- transitions ---------------------------------------------------------------------
+    def create(self, task_id: str, owner: str, request: BacktestRequest, now: datetime) -> TaskRecord:
+        record = TaskRecord(
+            task_id=task_id, owner=owner, status=TaskStatus.QUEUED, request=request,
+            created_at=iso(now), updated_at=iso(now), expires_at=self._expiry(now),
+            symbols_total=len(request.symbols),
+        )
+        item = _to_item(record)
+        self._ddb.put_item(
+            TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(task_id)"
+        )
+        return record
+
+    def claim(self, task_id: str, now: datetime, lease_s: int) -> TaskRecord:
+        """queued → running, or take over a running task whose lease has expired."""
+        return self._update(
+            task_id,
+            "SET #s = :running, attempt = if_not_exists(attempt, :zero) + :one, "
+            "lease_expires_at = :lease, started_at = if_not_exists(started_at, :now), "
+            "stage = :stage, updated_at = :now",
+            "(#s = :queued OR (#s = :running AND lease_expires_at < :epoch)) AND expires_at > :epoch",
+            {":running": "running", ":queued": "queued", ":zero": 0, ":one": 1,
+             ":lease": epoch_s(now) + lease_s, ":now": iso(now), ":epoch": epoch_s(now),
+             ":stage": "loading_data"},
+        )
+
+    def heartbeat(self, task_id: str, attempt: int, now: datetime, lease_s: int) -> TaskRecord:
+        return self._update(
+            task_id, "SET lease_expires_at = :lease",
+            "#s = :running AND attempt = :attempt",
+            {":lease": epoch_s(now) + lease_s, ":running": "running", ":attempt": attempt},
+        )
+
+    def progress(
+        self, task_id: str, attempt: int, fraction: float, stage: str, symbols_done: int,
+        now: datetime, lease_s: int,
+    ) -> TaskRecord:
+        """Monotonic progress write; also renews the lease (it is a heartbeat)."""
+        return self._update(
+            task_id,
+            "SET progress = :p, stage = :stage, symbols_done = :done, updated_at = :now, "
+            "lease_expires_at = :lease",
+            "#s = :running AND attempt = :attempt AND progress <= :p",
+            {":p": Decimal(str(round(fraction, 4))), ":stage": stage, ":done": symbols_done,
+             ":now": iso(now), ":lease": epoch_s(now) + lease_s, ":running": "running",
+             ":attempt": attempt},
+        )
+
+    def release_lease(self, task_id: str, attempt: int, now: datetime, error: str) -> TaskRecord:
+        """A transient failure: let the redelivered message take over at once."""
+        return self._update(
+            task_id, "SET lease_expires_at = :epoch, last_error = :err, updated_at = :now",
+            "#s = :running AND attempt = :attempt",
+            {":epoch": epoch_s(now) - 1, ":err": error[:1000], ":now": iso(now),
+             ":running": "running", ":attempt": attempt},
+        )
+
+    def complete(
+        self, task_id: str, attempt: int, result_key: str, summary: dict[str, Any], now: datetime
+    ) -> TaskRecord:
+        return self._update(
+            task_id,
+            "SET #s = :completed, progress = :one, stage = :done, result_key = :key, "
+            "summary = :summary, symbols_done = symbols_total, finished_at = :now, "
+            "updated_at = :now, expires_at = :exp REMOVE lease_expires_at",
+            "#s = :running AND attempt = :attempt",
+            {":completed": "completed", ":one": 1, ":done": "done", ":key": result_key,
+             ":summary": json.dumps(summary), ":now": iso(now), ":exp": self._expiry(now),
+             ":running": "running", ":attempt": attempt},
+        )
+
+    def fail(self, task_id: str, error: str, now: datetime, attempt: int | None = None) -> TaskRecord:
+        """queued|running → failed. With ``attempt``, only if that attempt still owns it."""
+        condition = "#s IN (:queued, :running)"
+        values: dict[str, Any] = {":failed": "failed", ":err": error[:2000], ":now": iso(now),
+                                  ":exp": self._expiry(now), ":queued": "queued",
+                                  ":running": "running"}
+        if attempt is not None:
+            condition = "#s = :running AND attempt = :attempt"
+            values[":attempt"] = attempt
+            del values[":queued"]
+        return self._update(
+            task_id,
+            "SET #s = :failed, #e = :err, finished_at = :now, updated_at = :now, "
+            "expires_at = :exp REMOVE lease_expires_at",
+            condition, values, names={"#e": "error"},
+        )
+
+    def cancel(self, task_id: str, owner: str, now: datetime) -> TaskRecord:
+        """queued|running → cancelled, for the owner only, while the record is live."""
+        return self._update(
+            task_id,
+            "SET #s = :cancelled, #e = :err, finished_at = :now, updated_at = :now, "
+            "expires_at = :exp REMOVE lease_expires_at",
+            "#s IN (:queued, :running) AND #o = :owner AND expires_at > :epoch",
+            {":cancelled": "cancelled", ":err": "Task cancelled by user", ":now": iso(now),
+             ":exp": self._expiry(now), ":queued": "queued", ":running": "running",
+             ":owner": owner, ":epoch": epoch_s(now)},
+            names={"#e": "error", "#o": "owner"},
+        )
+
+    # --- helpers -------------------------------------------------------------------------
+    def _expiry(self, now: datetime) -> int:
+        return epoch_s(now + self._ttl)
+
+    def _update(
+        self, task_id: str, update: str, condition: str, values: dict[str, Any],
+        names: dict[str, str] | None = None,
+    ) -> TaskRecord:
+        try:
+            resp = self._ddb.update_item(
+                TableName=self._table,
+                Key={"task_id": {"S": task_id}},
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#s": "status", **(names or {})},
+                ExpressionAttributeValues={k: _attr(v) for k, v in values.items()},
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            old = exc.response.get("Item")
+            if old is None:  # not every emulator returns ALL_OLD: read it
+                old = self._ddb.get_item(
+                    TableName=self._table, Key={"task_id": {"S": task_id}}, ConsistentRead=True
+                ).get("Item")
+            raise TransitionRefused(task_id, _record(old) if old else None) from None
+        return _record(resp["Attributes"])
+
+
+def _live(item: dict | None, now: datetime) -> TaskRecord | None:
+    if not item:
+        return None
+    record = _record(item)
+    return None if record.expires_at <= epoch_s(now) else record
+
+
+def _attr(value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int | float | Decimal):
+        return {"N": str(value)}
+    return {"S": str(value)}
+
+
+def _to_item(record: TaskRecord) -> dict[str, Any]:
+    data = record.model_dump(mode="json", exclude_none=True)
+    data["request"] = record.request.canonical_json()
+    if record.summary is not None:
+        data["summary"] = json.dumps(record.summary)
+    return {k: _attr(v) for k, v in data.items() if not isinstance(v, dict | list)}
+
+
+def _record(item: dict[str, Any]) -> TaskRecord:
+    data: dict[str, Any] = {}
+    for key, attr in item.items():
+        (kind, raw), = attr.items()
+        data[key] = float(raw) if kind == "N" else raw
+    for key in ("attempt", "expires_at", "lease_expires_at", "symbols_total", "symbols_done"):
+        if key in data:
+            data[key] = int(data[key])
+    if isinstance(data.get("summary"), str):
+        data["summary"] = json.loads(data["summary"])
+    return TaskRecord.model_validate(data)

@@ -1,0 +1,43 @@
+"""Wiring: the repository, queue and stores of one process, built once from settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+
+from backtest_core import aws
+from backtest_core.queue import JobQueue
+from backtest_core.repository import TaskRepository
+from backtest_core.settings import Settings, settings
+from backtest_core.storage import ResultStore, S3CandleReader
+from backtest_core.timeutil import utc_now
+
+
+@dataclass
+class Services:
+    settings: Settings
+    tasks: TaskRepository
+    queue: JobQueue
+    results: ResultStore
+    candles: S3CandleReader
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    @classmethod
+    def from_settings(cls, cfg: Settings, clock: Callable[[], datetime] = utc_now) -> Services:
+        s3 = aws.client("s3")
+        return cls(
+            settings=cfg,
+            tasks=TaskRepository(aws.client("dynamodb"), cfg.tasks_table, cfg.task_ttl_hours),
+            queue=JobQueue(aws.client("sqs"), cfg.jobs_queue_url),
+            results=ResultStore(s3, cfg.bucket, cfg.results_prefix),
+            candles=S3CandleReader(s3, cfg.bucket, cfg.data_prefix),
+            clock=clock,
+        )
+
+
+@cache
+def services() -> Services:
+    """This process's services (first call = cold start)."""
+    return Services.from_settings(settings())

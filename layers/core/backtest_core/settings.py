@@ -1,0 +1,50 @@
+"""Typed settings, read once from the environment at cold start (nothing else reads it)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import cache
+
+from pydantic import BaseModel, Field
+
+
+class Settings(BaseModel):
+    """Resource names and knobs of every function. Resource names have no defaults."""
+
+    tasks_table: str
+    jobs_queue_url: str
+    bucket: str
+    idempotency_table: str = ""
+    data_prefix: str = "data/"
+    results_prefix: str = "results/"
+    task_ttl_hours: float = Field(default=168, gt=0)
+    lease_seconds: int = Field(default=60, ge=5)
+    environment: str = "dev"
+    sync_max_candles: int = Field(default=200_000, ge=1)
+    progress_interval_s: float = Field(default=1.0, ge=0, description="min gap between writes")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        mapping = {
+            "tasks_table": "TASKS_TABLE",
+            "jobs_queue_url": "JOBS_QUEUE_URL",
+            "bucket": "BUCKET",
+            "idempotency_table": "IDEMPOTENCY_TABLE",
+            "data_prefix": "DATA_PREFIX",
+            "results_prefix": "RESULTS_PREFIX",
+            "task_ttl_hours": "TASK_TTL_HOURS",
+            "lease_seconds": "LEASE_SECONDS",
+            "environment": "ENVIRONMENT",
+            "sync_max_candles": "SYNC_MAX_CANDLES",
+            "progress_interval_s": "PROGRESS_INTERVAL_S",
+        }
+        values = {field: env[var] for field, var in mapping.items() if env.get(var)}
+        return cls.model_validate(values)
+
+
+@cache
+def settings() -> Settings:
+    """The process's settings, read on first use (a function's cold start)."""
+    return Settings.from_env()

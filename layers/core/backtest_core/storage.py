@@ -1,0 +1,86 @@
+"""S3: result documents (full JSON) and the candle reader the engine uses for market data."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+PRESIGN_EXPIRY_S = 900
+
+
+class ResultStore:
+    """Results live at ``{prefix}{task_id}.json``; the bucket's lifecycle expires them with the TTL."""
+
+    def __init__(self, s3: Any, bucket: str, prefix: str):
+        self._s3 = s3
+        self._bucket = bucket
+        self._prefix = prefix
+
+    def key_for(self, task_id: str) -> str:
+        return f"{self._prefix}{task_id}.json"
+
+    def put(self, task_id: str, document: dict[str, Any]) -> str:
+        key = self.key_for(task_id)
+        self._s3.put_object(
+            Bucket=self._bucket, Key=key, ContentType="application/json",
+            Body=json.dumps(document, separators=(",", ":")).encode(),
+        )
+        return key
+
+    def get_bytes(self, key: str) -> bytes | None:
+        try:
+            return self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
+                return None
+            raise
+
+    def delete(self, key: str) -> None:
+        self._s3.delete_object(Bucket=self._bucket, Key=key)
+
+    def presigned_url(self, key: str, filename: str) -> str:
+        return self._s3.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self._bucket, "Key": key,
+                    "ResponseContentDisposition": f'attachment; filename="{filename}"'},
+            ExpiresIn=PRESIGN_EXPIRY_S,
+        )
+
+
+class S3CandleReader:
+    """The engine's reader interface (``get``, ``list``, ``describe``) over ``s3://bucket/prefix``.
+
+    ``describe(key)`` returns the object's ``source`` metadata (e.g. ``synthetic ...``) or its
+    S3 URI, which the engine reports as the data block's ``source``.
+    """
+
+    def __init__(self, s3: Any, bucket: str, prefix: str):
+        self._s3 = s3
+        self._bucket = bucket
+        self._prefix = prefix
+        self._sources: dict[str, str] = {}
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            obj = self._s3.get_object(Bucket=self._bucket, Key=self._prefix + key)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
+                return None
+            raise
+        self._sources[key] = obj.get("Metadata", {}).get("source") or self._uri(key)
+        return obj["Body"].read()
+
+    def list(self, prefix: str) -> list[str]:
+        keys: list[str] = []
+        paginator = self._s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=self._prefix + prefix):
+            keys.extend(obj["Key"][len(self._prefix):] for obj in page.get("Contents", []))
+        return keys
+
+    def describe(self, key: str) -> str:
+        return self._sources.get(key, self._uri(key))
+
+    def _uri(self, key: str) -> str:
+        return f"s3://{self._bucket}/{self._prefix}{key}"

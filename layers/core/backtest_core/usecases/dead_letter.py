@@ -1,0 +1,25 @@
+"""Dead-letter handling: a message SQS gave up on fails its task with the attempt count."""
+
+from __future__ import annotations
+
+from backtest_core.errors import TransitionRefused
+from backtest_core.models import QueueMessage
+from backtest_core.observability import count, logger
+from backtest_core.services import Services
+
+
+def fail_dead_letter(message: QueueMessage, receive_count: int, svc: Services) -> bool:
+    """Mark the task failed ("Backtest failed after N attempts: …"); False if already terminal."""
+    now = svc.clock()
+    record = svc.tasks.get(message.task_id, now)
+    if record is None or record.status.terminal:
+        return False
+    attempts = max(record.attempt, receive_count)
+    reason = record.last_error or "the worker did not finish (message moved to the dead-letter queue)"
+    try:
+        svc.tasks.fail(message.task_id, f"Backtest failed after {attempts} attempts: {reason}", now)
+    except TransitionRefused:
+        return False
+    count("BacktestsFailed")
+    logger.warning("dead-lettered", extra={"task_id": message.task_id, "attempts": attempts})
+    return True

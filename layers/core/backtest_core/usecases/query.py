@@ -1,0 +1,105 @@
+"""Read side: status, history, result and download, the owner's tasks only."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from backtest_core.errors import ResultNotFound, TaskNotFound, ValidationFailed
+from backtest_core.models import HistoryItem, HistoryPage, StatusView, TaskRecord, TaskStatus
+from backtest_core.services import Services
+
+# Above this, a download is a redirect to a presigned S3 URL (Lambda responses cap at 6 MB).
+INLINE_DOWNLOAD_MAX_BYTES = 4_000_000
+
+
+def owned_task(task_id: str, owner: str, svc: Services) -> TaskRecord:
+    """The live record if it belongs to ``owner``; TaskNotFound otherwise (no existence leak)."""
+    record = svc.tasks.get(task_id, svc.clock())
+    if record is None or record.owner != owner:
+        raise TaskNotFound(task_id)
+    return record
+
+
+def status(task_id: str, owner: str, svc: Services) -> StatusView:
+    record = owned_task(task_id, owner, svc)
+    result = None
+    if record.status is TaskStatus.COMPLETED and record.result_key:
+        raw = svc.results.get_bytes(record.result_key)
+        result = json.loads(raw) if raw else None
+    return StatusView(
+        task_id=record.task_id, status=record.status, progress=record.progress,
+        stage=record.stage, result=result, error=record.error, created_at=record.created_at,
+        started_at=record.started_at, updated_at=record.updated_at,
+        finished_at=record.finished_at, symbols_total=record.symbols_total,
+        symbols_done=record.symbols_done,
+    )
+
+
+def result_bytes(run_id: str, owner: str, svc: Services) -> tuple[bytes | None, str | None]:
+    """(document bytes, None) or, for large documents, (None, presigned URL)."""
+    record = svc.tasks.get(run_id, svc.clock())
+    if (record is None or record.owner != owner or record.status is not TaskStatus.COMPLETED
+            or not record.result_key):
+        raise ResultNotFound(run_id)
+    raw = svc.results.get_bytes(record.result_key)
+    if raw is None:
+        raise ResultNotFound(run_id)
+    if len(raw) > INLINE_DOWNLOAD_MAX_BYTES:
+        return None, svc.results.presigned_url(record.result_key, f"backtest_{run_id}.json")
+    return raw, None
+
+
+def history(
+    owner: str, svc: Services, limit: int = 10, cursor: str | None = None,
+    strategy: str | None = None, status_filter: TaskStatus | None = None,
+) -> HistoryPage:
+    """The owner's tasks, newest first; filters apply before the page is cut to ``limit``."""
+    start_key = _decode_cursor(cursor)
+    now = svc.clock()
+    items: list[HistoryItem] = []
+    while True:
+        page, last_key = svc.tasks.page_for_owner(owner, limit - len(items), start_key)
+        for raw in page:
+            record = svc.tasks.get_from_item(raw, now)
+            if record and _matches(record, strategy, status_filter):
+                items.append(_history_item(record))
+        start_key = last_key
+        if not last_key or len(items) >= limit:
+            break
+    return HistoryPage(items=items, next_cursor=_encode_cursor(start_key))
+
+
+def _matches(record: TaskRecord, strategy: str | None, status_filter: TaskStatus | None) -> bool:
+    return (strategy is None or record.request.strategy == strategy) and (
+        status_filter is None or record.status is status_filter
+    )
+
+
+def _history_item(record: TaskRecord) -> HistoryItem:
+    req = record.request
+    return HistoryItem(
+        task_id=record.task_id, status=record.status, strategy=req.strategy,
+        symbols=req.symbols, timeframe=req.timeframe, start_date=req.start_date,
+        end_date=req.end_date, progress=record.progress, created_at=record.created_at,
+        finished_at=record.finished_at, error=record.error,
+        total_signals=(record.summary or {}).get("total_signals"),
+    )
+
+
+def _encode_cursor(key: dict[str, Any] | None) -> str | None:
+    if not key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode()
+
+
+def _decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        assert isinstance(key, dict) and "task_id" in key
+        return key
+    except Exception:
+        raise ValidationFailed.single(["query", "cursor"], "Invalid cursor") from None

@@ -1,0 +1,114 @@
+"""Run one queued task: claim, run the engine with progress/cancel, store, complete.
+
+``engine`` is any object with ``run(request, reader, *, run_id, progress, should_cancel,
+environment) -> dict`` that raises ``PermanentTaskError`` for bad data/params and
+``TaskCancelled`` when ``should_cancel()`` turned true. Everything else is transient: the
+lease is released and the exception propagates so SQS redelivers (then the DLQ).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal, Protocol
+
+from backtest_core.errors import PermanentTaskError, TaskCancelled, TransitionRefused
+from backtest_core.models import QueueMessage, TaskRecord, TaskStatus
+from backtest_core.observability import MetricUnit, count, logger
+from backtest_core.services import Services
+from backtest_core.usecases.progress import AttemptControl
+
+Outcome = Literal["completed", "failed", "cancelled", "skipped", "lease_lost"]
+
+
+class Engine(Protocol):
+    def run(self, request: Any, reader: Any, *, run_id: str, progress: Any,
+            should_cancel: Any, environment: str) -> dict[str, Any]: ...
+
+
+def run_task(message: QueueMessage, engine: Engine, svc: Services) -> Outcome:
+    """Process one delivery of ``message``; idempotent under redelivery."""
+    logger.set_correlation_id(message.task_id)
+    record = _claim(message.task_id, svc)
+    if record is None:
+        return "skipped"
+    started = time.monotonic()
+    with AttemptControl(svc, record) as control:
+        try:
+            document = engine.run(
+                record.request, svc.candles, run_id=record.task_id, progress=control.report,
+                should_cancel=control.should_cancel, environment=svc.settings.environment,
+            )
+        except TaskCancelled:
+            logger.info("stopped: " + (control.stopped_reason or "cancelled"))
+            return "lease_lost" if control.stopped_reason == "lease_lost" else "cancelled"
+        except PermanentTaskError as exc:
+            return _fail(record, str(exc), svc)
+        except Exception as exc:
+            _release(record, exc, svc)
+            raise
+        if control.should_cancel():
+            return "cancelled"
+        control.report(0.9, "saving_results")
+        if control.should_cancel():
+            return "cancelled"
+        return _complete(record, document, svc, time.monotonic() - started)
+
+
+def _claim(task_id: str, svc: Services) -> TaskRecord | None:
+    try:
+        record = svc.tasks.claim(task_id, svc.clock(), svc.settings.lease_seconds)
+    except TransitionRefused as lost:
+        current = lost.current
+        state = current.status.value if current else "missing"
+        logger.info("not claimed", extra={"task_id": task_id, "current_status": state})
+        return None
+    logger.info("claimed", extra={"task_id": task_id, "attempt": record.attempt})
+    return record
+
+
+def _complete(record: TaskRecord, document: dict[str, Any], svc: Services,
+              duration_s: float) -> Outcome:
+    key = svc.results.put(record.task_id, document)
+    summary = _summary(document)
+    try:
+        svc.tasks.complete(record.task_id, record.attempt, key, summary, svc.clock())
+    except TransitionRefused as lost:
+        svc.results.delete(key)  # cancelled or taken over meanwhile: leave nothing behind
+        current = lost.current
+        is_cancel = current is None or current.status is TaskStatus.CANCELLED
+        return "cancelled" if is_cancel else "lease_lost"
+    count("BacktestsCompleted")
+    count("BacktestDuration", duration_s, MetricUnit.Seconds)
+    count("CandlesProcessed", summary["candles"])
+    logger.info("completed", extra={"task_id": record.task_id, "duration_s": duration_s})
+    return "completed"
+
+
+def _fail(record: TaskRecord, error: str, svc: Services) -> Outcome:
+    try:
+        svc.tasks.fail(record.task_id, error, svc.clock(), attempt=record.attempt)
+    except TransitionRefused:
+        return "cancelled"
+    count("BacktestsFailed")
+    logger.warning("failed", extra={"task_id": record.task_id, "error": error})
+    return "failed"
+
+
+def _release(record: TaskRecord, exc: Exception, svc: Services) -> None:
+    logger.exception("transient failure; SQS will redeliver", extra={"task_id": record.task_id})
+    try:
+        svc.tasks.release_lease(record.task_id, record.attempt, svc.clock(),
+                                f"{type(exc).__name__}: {exc}")
+    except Exception:  # best effort: the lease expires on its own
+        logger.warning("could not release lease", extra={"task_id": record.task_id})
+
+
+def _summary(document: dict[str, Any]) -> dict[str, Any]:
+    symbols = document.get("symbols", [])
+    return {
+        "total_signals": document.get("total_signals", 0),
+        "symbols": [s.get("symbol") for s in symbols],
+        "failed_symbols": [f.get("symbol") for f in document.get("failed_symbols", [])],
+        "candles": sum(int(s.get("data", {}).get("rows", 0)) for s in symbols),
+        "execution_time": document.get("execution_time"),
+    }

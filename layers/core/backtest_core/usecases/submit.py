@@ -1,0 +1,34 @@
+"""Submit a backtest: validate, write the task (queued, with TTL), enqueue, answer at once."""
+
+from __future__ import annotations
+
+import uuid
+
+from backtest_core.catalog import validate_params
+from backtest_core.errors import EnqueueFailed, TransitionRefused
+from backtest_core.models import BacktestRequest, QueueMessage, TaskCreated
+from backtest_core.observability import count, logger
+from backtest_core.services import Services
+from backtest_core.timeutil import iso
+
+
+def submit(request: BacktestRequest, owner: str, svc: Services) -> TaskCreated:
+    """Create a queued task and send its message. On a send failure the task is failed,
+    so nothing is left queued, and EnqueueFailed (HTTP 500) is raised."""
+    validate_params(request.strategy, request.params)
+    now = svc.clock()
+    task_id = str(uuid.uuid4())
+    record = svc.tasks.create(task_id, owner, request, now)
+    message = QueueMessage(task_id=task_id, owner=owner, enqueued_at=iso(now))
+    try:
+        svc.queue.send(message)
+    except Exception as exc:  # any send failure: the task must not stay queued
+        logger.exception("enqueue failed", extra={"task_id": task_id})
+        try:
+            svc.tasks.fail(task_id, f"Failed to enqueue backtest job: {exc}", svc.clock())
+        except TransitionRefused:
+            pass
+        raise EnqueueFailed(str(exc)) from exc
+    count("BacktestsSubmitted")
+    logger.info("task queued", extra={"task_id": task_id, "strategy": request.strategy})
+    return TaskCreated(task_id=task_id, status=record.status, created_at=record.created_at)

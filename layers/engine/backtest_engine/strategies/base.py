@@ -1,0 +1,48 @@
+"""What a strategy is: a typed parameter model and a pure signal function."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..candles import Candles
+
+Tick = Callable[[int], None]
+"""Called by a strategy with the number of further bars it has processed (for progress)."""
+
+
+class StrategyParams(BaseModel):
+    """Base of every parameter model: unknown keys are rejected, numeric strings coerced."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hold_period_bars: int = Field(
+        1, ge=1, le=1000, description="H: bars between entry and exit (exit at close[i+H])"
+    )
+
+
+@dataclass(frozen=True)
+class Signals:
+    """BUY signals of one symbol: bar indices (int64, ascending) and confidences (0..1)."""
+
+    index: np.ndarray
+    confidence: np.ndarray
+
+    @staticmethod
+    def from_mask(mask: np.ndarray, confidence: np.ndarray) -> Signals:
+        """Signals at the true entries of ``mask``; ``confidence`` is per bar (full length)."""
+        index = np.flatnonzero(mask).astype(np.int64)
+        return Signals(index, np.asarray(confidence, dtype=np.float64)[index])
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """A registered strategy. ``generate(candles, params, tick) -> Signals`` is pure."""
+
+    name: str
+    description: str
+    params_model: type[StrategyParams]
+    generate: Callable[[Candles, StrategyParams, Tick], Signals]

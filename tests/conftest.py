@@ -1,0 +1,97 @@
+"""Shared fixtures: the template's resources in moto, in-process, and a controllable clock."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+class FakeClock:
+    """A UTC clock the test moves by hand (``advance``)."""
+
+    def __init__(self, start: datetime | None = None):
+        self.now = start or datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class AwsEnv:
+    """moto in-process with template.yaml's resources, and the functions' environment."""
+
+    env: dict[str, str]
+    queue_urls: dict[str, str]
+
+    def client(self, service: str):
+        import boto3
+
+        return boto3.client(service, region_name="us-east-1")
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsEnv]:
+    from moto import mock_aws
+
+    from infra.local.bootstrap import create_resources
+    from infra.local.emulation import FAKE_CREDENTIALS, LOCAL_FUNCTION_ENV
+    from infra.local.moto_lock import install_dynamodb_lock
+    from infra.local.template_model import build_model
+
+    install_dynamodb_lock()
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    for key, value in {**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(key, value)
+    with mock_aws():
+        import boto3
+
+        model = build_model(ROOT / "template.yaml", "https://sqs.us-east-1.amazonaws.com")
+        clients = {s: boto3.client(s, region_name="us-east-1") for s in ("dynamodb", "sqs", "s3")}
+        urls = create_resources(model, clients, visibility_timeout_override_s=2)
+        env: dict[str, str] = {}
+        for fn in model.functions:
+            env.update(fn.environment)
+        env.update(LOCAL_FUNCTION_ENV)
+        env["JOBS_QUEUE_URL"] = urls["JobsQueue"]
+        env["PROGRESS_INTERVAL_S"] = "0"
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        _reset_caches()
+        yield AwsEnv(env=env, queue_urls=urls)
+        _reset_caches()
+
+
+def _reset_caches() -> None:
+    from backtest_core import aws as aws_clients
+    from backtest_core import services, settings
+    from backtest_core.api import idempotency
+
+    aws_clients.client.cache_clear()
+    settings.settings.cache_clear()
+    services.services.cache_clear()
+    idempotency._once.cache_clear()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def svc(aws: AwsEnv, clock: FakeClock):
+    """Services wired to moto, with the fake clock."""
+    from backtest_core.services import Services
+    from backtest_core.settings import Settings
+
+    return Services.from_settings(Settings.from_env(os.environ), clock=clock)
