@@ -5,6 +5,7 @@
 
 Without API_URL it starts `python -m infra.local.stack` on free loopback ports and stops it
 at the end. Two phases:
+  baseline: one client for a few seconds (latency without contention).
   (a) load: N concurrent aiohttp clients for S seconds; each loop submits a one-symbol daily
       backtest, reads its status three times and cancels it (so the workers are not left
       with a backlog). Latency p50/p95/p99/max per route, errors, and the targets
@@ -89,9 +90,9 @@ class LocalStack:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
-        """SIGINT to our own process group, then SIGKILL if it does not exit in 15 s."""
+        """SIGTERM to our own process group, then SIGKILL if it does not exit in 15 s."""
         if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGINT)
+            os.killpg(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -104,6 +105,11 @@ class LocalStack:
 class Recorder:
     latencies_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # "route: why"
+
+    def fail(self, route: str, why: str) -> None:
+        self.errors[route] += 1
+        self.reasons[f"{route}: {why}"] += 1
 
     async def call(self, session: aiohttp.ClientSession, route: str, method: str, url: str,
                    ok: tuple[int, ...] = (200,), **kwargs: object) -> dict | None:
@@ -112,12 +118,12 @@ class Recorder:
             async with session.request(method, url, **kwargs) as resp:  # type: ignore[arg-type]
                 body = await resp.json(content_type=None)
                 status = resp.status
-        except (aiohttp.ClientError, TimeoutError, ValueError):
-            self.errors[route] += 1
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            self.fail(route, type(exc).__name__)
             return None
         self.latencies_ms[route].append((time.perf_counter() - started) * 1000.0)
         if status not in ok:
-            self.errors[route] += 1
+            self.fail(route, f"HTTP {status}")
             return None
         return body if isinstance(body, dict) else None
 
@@ -130,7 +136,15 @@ def percentile(sorted_ms: list[float], q: float) -> float:
     return sorted_ms[rank - 1]
 
 
-async def load_phase(url: str, clients: int, seconds: float) -> Recorder:
+async def warm_up(url: str, clients: int) -> float:
+    """One unrecorded submit/status/cancel round per client (cold starts, imports)."""
+    started = time.monotonic()
+    await load_phase(url, clients, 0.0, rounds=1)
+    return time.monotonic() - started
+
+
+async def load_phase(url: str, clients: int, seconds: float, rounds: int = 0) -> Recorder:
+    """Each client loops submit → status ×3 → cancel until ``seconds`` pass (or ``rounds``)."""
     rec = Recorder()
     stop_at = time.monotonic() + seconds
     timeout = aiohttp.ClientTimeout(total=10)
@@ -138,7 +152,7 @@ async def load_phase(url: str, clients: int, seconds: float) -> Recorder:
 
     async def client(i: int, session: aiohttp.ClientSession) -> None:
         n = 0
-        while time.monotonic() < stop_at:
+        while time.monotonic() < stop_at or n < rounds:
             n += 1
             body = await rec.call(session, "submit", "POST", f"{url}/api/backtests/run-async",
                                   json=one_symbol_request(i + n))
@@ -161,6 +175,7 @@ class BurstOutcome:
     counts: dict[str, int]
     submit_errors: int
     total_s: float
+    reasons: dict[str, int]
 
 
 async def burst_phase(url: str, n: int, timeout_s: float) -> BurstOutcome:
@@ -194,11 +209,17 @@ async def burst_phase(url: str, n: int, timeout_s: float) -> BurstOutcome:
             if pending:
                 await asyncio.sleep(0.5)
     counts["lost"] += len(pending)  # not terminal by the deadline
-    return BurstOutcome(counts, n - sum(1 for b in submitted if b), last_terminal - started)
+    return BurstOutcome(counts, n - sum(1 for b in submitted if b), last_terminal - started,
+                        dict(rec.reasons))
 
 
-def print_load(rec: Recorder, clients: int, seconds: float) -> None:
-    print(f"\n(a) load: {clients} clients x {seconds:g} s")
+def print_reasons(reasons: dict[str, int]) -> None:
+    if reasons:
+        print("errors: " + ", ".join(f"{why} x{n}" for why, n in sorted(reasons.items())))
+
+
+def print_load(rec: Recorder, clients: int, seconds: float, title: str) -> None:
+    print(f"\n{title}: {clients} client{'s' if clients > 1 else ''} x {seconds:g} s")
     print(f"{'route':<8}{'count':>8}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
           f"{'max ms':>9}{'errors':>8}  target")
     for route in ("submit", "status", "cancel"):
@@ -210,6 +231,7 @@ def print_load(rec: Recorder, clients: int, seconds: float) -> None:
         print(f"{route:<8}{len(ms):>8}{len(ms) / seconds:>8.1f}{percentile(ms, 50):>9.1f}"
               f"{percentile(ms, 95):>9.1f}{p99:>9.1f}{(ms[-1] if ms else float('nan')):>9.1f}"
               f"{rec.errors.get(route, 0):>8}  {verdict}")
+    print_reasons(rec.reasons)
 
 
 def print_burst(out: BurstOutcome, n: int) -> None:
@@ -220,12 +242,15 @@ def print_burst(out: BurstOutcome, n: int) -> None:
           f"{'total s':>9}{'tasks/s':>9}")
     print(f"{out.counts['completed']:>10}{out.counts['failed']:>8}{out.counts['cancelled']:>10}"
           f"{out.counts['lost']:>6}{out.submit_errors:>11}{out.total_s:>9.2f}{rate:>9.2f}")
+    print_reasons(out.reasons)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--baseline-seconds", type=float, default=5.0,
+                        help="single-client latency first (0 skips)")
     parser.add_argument("--burst", type=int, default=200)
     parser.add_argument("--burst-timeout", type=float, default=600.0)
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "4")))
@@ -240,8 +265,13 @@ def main(argv: list[str] | None = None) -> int:
             stack.wait_healthy()
             url = stack.url
         print(f"API {url}")
+        print(f"warm-up (one round per client, not measured): "
+              f"{asyncio.run(warm_up(url, args.clients)):.1f} s")
+        if args.baseline_seconds > 0:
+            base = asyncio.run(load_phase(url, 1, args.baseline_seconds))
+            print_load(base, 1, args.baseline_seconds, "baseline (no concurrency)")
         rec = asyncio.run(load_phase(url, args.clients, args.seconds))
-        print_load(rec, args.clients, args.seconds)
+        print_load(rec, args.clients, args.seconds, "(a) load")
         burst = asyncio.run(burst_phase(url, args.burst, args.burst_timeout))
         print_burst(burst, args.burst)
     except RuntimeError as exc:

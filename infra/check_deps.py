@@ -64,11 +64,10 @@ def imported_modules(tree: ast.AST) -> Iterator[tuple[str, int]]:
         elif isinstance(node, ast.ImportFrom):
             if node.level == 0 and node.module:  # relative imports stay inside the package
                 yield node.module.split(".")[0], node.lineno
-        elif isinstance(node, ast.Call) and _is_dynamic_import(node.func):
-            if node.args and isinstance(node.args[0], ast.Constant):
-                name = node.args[0].value
-                if isinstance(name, str) and not name.startswith("."):
-                    yield name.split(".")[0], node.lineno
+        elif isinstance(node, ast.Call) and _is_dynamic_import(node.func) and node.args:
+            name = node.args[0].value if isinstance(node.args[0], ast.Constant) else None
+            if isinstance(name, str) and not name.startswith("."):
+                yield name.split(".")[0], node.lineno
 
 
 def _is_dynamic_import(func: ast.expr) -> bool:

@@ -112,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(f"{exc} (still {exc.last.get('status')}; see `backtest status {exc.task_id}`)")
     except OSError as exc:  # e.g. --out into a missing directory
         _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
     return 1
 
 
@@ -129,7 +131,7 @@ def _engine_argv(argv: list[str]) -> list[str] | None:
 
 
 def _fail(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {' '.join(message.split())}", file=sys.stderr)  # always one line
 
 
 def _dispatch(client: BacktestClient, args: argparse.Namespace, as_json: bool) -> int:

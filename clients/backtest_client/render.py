@@ -9,7 +9,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.table import Table
 
-_PLAIN_WIDTH = 140  # wide enough that tables don't wrap when piped to a file or a test
+_PLAIN_WIDTH = 200  # wide enough that tables don't wrap when piped to a file or a test
 
 
 def make_console(file: TextIO | None = None) -> Console:
@@ -62,10 +62,16 @@ def print_result(console: Console, doc: Mapping[str, Any]) -> None:
         f"total signals: {fmt_num(doc.get('total_signals'), 0)}   "
         f"execution time: {fmt_num(doc.get('execution_time'), 2)} s"
     )
-    if doc.get("symbols"):
+    symbols = doc.get("symbols") or []
+    if symbols and all(isinstance(s, Mapping) for s in symbols):
         console.print(symbol_table(doc))
+    elif symbols:  # the status summary carries symbol names only
+        console.print(f"symbols: {', '.join(map(str, symbols))}")
     for failed in doc.get("failed_symbols") or []:
-        console.print(f"failed symbol {failed.get('symbol')}: {failed.get('reason')}")
+        if isinstance(failed, Mapping):
+            console.print(f"failed symbol {failed.get('symbol')}: {failed.get('reason')}")
+        else:
+            console.print(f"failed symbol {failed}")
 
 
 def print_status(console: Console, doc: Mapping[str, Any]) -> None:
@@ -97,19 +103,23 @@ def _symbols_done(doc: Mapping[str, Any]) -> str | None:
 def history_table(page: Mapping[str, Any]) -> Table:
     """A history page ``{items, next_cursor}`` as a table, newest first."""
     table = Table(title="History")
-    for name in ("Task", "Status", "Strategy", "Symbols", "Window", "Created", "Progress %"):
-        table.add_column(name, justify="right" if name == "Progress %" else "left")
+    for name in ("Task", "Status", "Strategy", "Symbols", "TF", "Window", "Signals",
+                 "Progress %", "Created"):
+        table.add_column(name, justify="right" if name in ("Signals", "Progress %") else "left",
+                         no_wrap=name in ("Task", "Created"))  # ids must stay copyable
     for item in page.get("items") or []:
         symbols = item.get("symbols")
-        window = f"{item.get('start_date', '?')} .. {item.get('end_date', '?')}"
+        window = f"{item.get('start_date', '?')}..{item.get('end_date', '?')}"
         table.add_row(
             str(item.get("task_id", "?")),
             str(item.get("status", "?")),
             str(item.get("strategy", "-")),
             ",".join(symbols) if isinstance(symbols, list) else str(symbols or "-"),
+            str(item.get("timeframe") or "-"),
             window if item.get("start_date") else "-",
-            str(item.get("created_at", "-")),
+            fmt_num(item.get("total_signals"), 0),
             fmt_num(item.get("progress"), 0, 100.0),
+            str(item.get("created_at", "-")),
         )
     return table
 

@@ -3,6 +3,8 @@
 Includes every router so the OpenAPI document is complete; only health is served from here.
 """
 
+from typing import Any
+
 from aws_lambda_powertools.event_handler import Response
 
 from backtest_core.api import routes
@@ -18,7 +20,7 @@ app.enable_swagger(path="/api/docs", title=API_TITLE, version=API_VERSION)
 
 
 @app.get("/api/openapi.json", include_in_schema=False)
-def openapi_json() -> Response:
+def openapi_json() -> Response[Any]:
     body = app.get_openapi_json_schema(title=API_TITLE, version=API_VERSION)
     return Response(200, "application/json", body)
 

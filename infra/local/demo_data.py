@@ -27,8 +27,8 @@ SYNTHETIC_SOURCE = "synthetic (seeded random walk, not market data)"
 START, END = "2024-01-01", "2026-01-01"  # [START, END): all of 2024 and 2025, UTC
 # symbol: (seed, price path start, price path end, floor, ceiling), in KRW
 DEMO_SYMBOLS: dict[str, tuple[int, float, float, float, float]] = {
-    "BTC_KRW": (20240101, 62e6, 125e6, 60e6, 140e6),
-    "ETH_KRW": (20240102, 3.3e6, 5.2e6, 3e6, 6e6),
+    "BTC_KRW": (20240101, 80e6, 115e6, 60e6, 140e6),
+    "ETH_KRW": (20240102, 4.0e6, 4.6e6, 3e6, 6e6),
 }
 DEMO_TIMEFRAMES = ("1d", "1h")
 _HOURLY_SIGMA = 0.006  # ~3 % daily volatility
@@ -63,7 +63,9 @@ def _hourly(symbol: str) -> pd.DataFrame:
     for i in range(n):  # AR(1) around the path keeps prices in a realistic band
         level = phi * level + shocks[i]
         deviation[i] = level
+    drift = push.mean() / 24 * _REVERSION_HOURS  # mean level of the AR(1): take it off the path
     path = np.linspace(np.log(first), np.log(last), n) + 0.08 * np.sin(np.arange(n) / (24 * 58))
+    path -= drift
     close = np.clip(np.exp(path + deviation), floor, ceiling)
     open_ = np.concatenate(([close[0]], close[:-1]))
     wick_up = np.abs(rng.normal(0.0, 0.002, n))
@@ -81,10 +83,15 @@ def _hourly(symbol: str) -> pd.DataFrame:
     })
 
 
-def seed(s3: Any, bucket: str, prefix: str, data_dirs: Iterable[str] = ()) -> int:
-    """Write the demo symbols and the CSVs of ``data_dirs`` into ``bucket``; return object count."""
+def seed(
+    s3: Any, bucket: str, prefix: str, data_dirs: Iterable[str] = (), synthetic: bool = True
+) -> int:
+    """Write the demo symbols (unless ``synthetic`` is False) and the CSVs of ``data_dirs``
+    into ``bucket`` under ``prefix``; return the number of objects written."""
     started = time.perf_counter()
-    jobs: list[tuple[str, str, str]] = [(s, tf, "") for s in DEMO_SYMBOLS for tf in DEMO_TIMEFRAMES]
+    jobs: list[tuple[str, str, str]] = (
+        [(s, tf, "") for s in DEMO_SYMBOLS for tf in DEMO_TIMEFRAMES] if synthetic else []
+    )
     for folder in data_dirs:
         for path in sorted(Path(folder).glob("*.csv")):
             symbol, sep, timeframe = path.stem.rpartition("-")
@@ -111,3 +118,28 @@ def _write(s3: Any, bucket: str, prefix: str, symbol: str, timeframe: str, csv: 
         s3.put_object(Bucket=bucket, Key=f"{prefix}{key}", Body=body,
                       Metadata={"source": source}, ContentType="application/vnd.apache.parquet")
     return len(objects)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m infra.local.demo_data --bucket NAME``: seed any S3 endpoint (e.g. LocalStack).
+
+    boto3 honours ``AWS_ENDPOINT_URL``; DATA_DIRS as for the local stack.
+    """
+    import argparse
+    import os
+
+    import boto3
+
+    parser = argparse.ArgumentParser(description="Upload the demo candles to an S3 bucket.")
+    parser.add_argument("--bucket", required=True)
+    parser.add_argument("--prefix", default="data/")
+    parser.add_argument("--no-synthetic", action="store_true", help="only DATA_DIRS CSVs")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    dirs = [d for d in os.environ.get("DATA_DIRS", "").split(os.pathsep) if d]
+    seed(boto3.client("s3"), args.bucket, args.prefix, dirs, synthetic=not args.no_synthetic)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

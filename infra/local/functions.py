@@ -83,14 +83,31 @@ def load_function(spec: FunctionSpec, region: str) -> LoadedFunction:
 
 
 def load_all(specs: list[FunctionSpec], region: str) -> dict[str, LoadedFunction]:
-    """Load every function, ``{logical id: LoadedFunction}``; logs each cold start in ms."""
+    """Load every function, ``{logical id: LoadedFunction}``; logs each cold start in ms.
+
+    A function whose module fails to import is logged and kept: each invocation raises
+    the import error, as Lambda answers ``Runtime.ImportModuleError`` (API Gateway → 500).
+    """
     loaded: dict[str, LoadedFunction] = {}
     for spec in specs:
         started = time.perf_counter()
-        loaded[spec.logical_id] = load_function(spec, region)
+        try:
+            loaded[spec.logical_id] = load_function(spec, region)
+        except Exception as exc:
+            log.error("cannot load %s (%s): %s: %s", spec.logical_id, spec.code_dir,
+                      type(exc).__name__, exc)
+            loaded[spec.logical_id] = LoadedFunction(spec, _broken(spec, exc), region)
+            continue
         log.info("loaded %s from %s in %.0f ms", spec.logical_id, spec.code_dir,
                  (time.perf_counter() - started) * 1000)
     return loaded
+
+
+def _broken(spec: FunctionSpec, error: Exception) -> Handler:
+    def handler(event: dict[str, Any], context: Any) -> Any:
+        raise ImportError(f"Runtime.ImportModuleError: {spec.logical_id}: {error}") from error
+
+    return handler
 
 
 def _import_file(name: str, path: str) -> ModuleType:

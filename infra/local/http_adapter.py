@@ -56,7 +56,8 @@ class ApiServer(ThreadingHTTPServer):
         return f"http://{host}:{port}"
 
     def serve_in_thread(self) -> threading.Thread:
-        thread = threading.Thread(target=self.serve_forever, name="api-http", daemon=True)
+        thread = threading.Thread(target=self.serve_forever, args=(0.1,), name="api-http",
+                                  daemon=True)  # 0.1 s poll: shutdown() returns quickly
         thread.start()
         return thread
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from backtest_core.symbols import normalize_symbol, normalize_timeframe
 
 MAX_SYMBOLS = 50
+Symbol = Annotated[str, AfterValidator(normalize_symbol)]
 
 
 class TaskStatus(StrEnum):
@@ -47,7 +48,7 @@ class BacktestRequest(BaseModel):
 
     strategy: str = Field(min_length=1, description="Strategy name, see GET /api/strategies")
     params: dict[str, Any] = Field(default_factory=dict, description="Strategy parameters")
-    symbols: list[str] = Field(min_length=1, max_length=MAX_SYMBOLS, examples=[["BTC_KRW"]])
+    symbols: list[Symbol] = Field(min_length=1, max_length=MAX_SYMBOLS, examples=[["BTC_KRW"]])
     start_date: date = Field(description="First day, YYYY-MM-DD (UTC)")
     end_date: date = Field(description="Last day, included whole, YYYY-MM-DD (UTC)")
     timeframe: str = Field(default="1d", description="1m 3m 5m 15m 30m 1h 4h 1d 1w")
@@ -56,13 +57,8 @@ class BacktestRequest(BaseModel):
 
     @field_validator("symbols")
     @classmethod
-    def _canonical_symbols(cls, value: list[str]) -> list[str]:
-        out: list[str] = []
-        for raw in value:
-            symbol = normalize_symbol(raw)
-            if symbol not in out:
-                out.append(symbol)
-        return out
+    def _unique_symbols(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
 
     @field_validator("timeframe")
     @classmethod

@@ -59,7 +59,8 @@ class Candles:
     @staticmethod
     def concat(parts: list[Candles]) -> Candles:
         """Bars of ``parts`` in order (the caller validates the seams)."""
-        return Candles(*(np.concatenate(cols) for cols in zip(*(p._arrays() for p in parts))))
+        columns = zip(*(p._arrays() for p in parts), strict=True)
+        return Candles(*(np.concatenate(cols) for cols in columns))
 
 
 def iso_from_ns(ts_ns: int) -> str:

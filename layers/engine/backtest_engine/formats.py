@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
-import fastparquet
 import numpy as np
 import pandas as pd
+
+with warnings.catch_warnings():
+    # fastparquet reads a pandas option deprecated in pandas 3 at import; not our concern.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import fastparquet
 
 from .candles import COLUMNS, Candles, candles_from_frame
 from .errors import DataError
@@ -74,11 +79,14 @@ def to_parquet_layout(df: pd.DataFrame, symbol: str, timeframe: str) -> dict[str
     """Split validated candles into one Parquet file per UTC year.
 
     Returns ``{"BTC_KRW/1D/2024.parquet": bytes, ...}`` (symbol and timeframe normalised;
-    columns timestamp + OHLCV, snappy-compressed), ready for a bucket or a directory.
+    columns timestamp (naive UTC, ns) + float64 OHLCV, snappy-compressed), ready for a bucket or a directory.
     """
     folder = f"{normalize_symbol(symbol)}/{timeframe_dir(timeframe)}"
     frame = frame_from_candles(candles_from_frame(df, f"<{folder}>"))
     years = frame["timestamp"].dt.year
+    # Stored as naive UTC datetime64[ns]: fastparquet's tz-aware path uses an API pandas
+    # deprecates; every reader here takes naive times as UTC.
+    frame["timestamp"] = frame["timestamp"].dt.tz_localize(None)
     return {
         f"{folder}/{year}.parquet": _parquet_bytes(part.reset_index(drop=True))
         for year, part in frame.groupby(years, sort=True)

@@ -39,7 +39,8 @@ class ProgressTracker:
 
     def update(self, fraction: float, stage: str) -> None:
         """Checkpoint at ``fraction`` (0..1, clamped to never go back) of ``stage``."""
-        self._fraction = min(max(self._fraction, fraction), 1.0)
+        # rounded so that e.g. 0.1 * 3 / 3 reports 0.1, not 0.10000000000000002
+        self._fraction = min(max(self._fraction, round(fraction, 6)), 1.0)
         now = self._clock()
         if stage == self._stage and now - self._emitted_at < self._interval_s:
             return

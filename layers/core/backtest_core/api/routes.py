@@ -53,7 +53,7 @@ def run_async(
 def get_status(task_id: TaskId) -> Response[StatusView]:
     view = query.status(task_id, owner_of(status_router), services())
     headers = {"Retry-After": RETRY_AFTER_S[view.status]} if view.status in RETRY_AFTER_S else {}
-    return Response(200, "application/json", view.model_dump_json(), headers=headers)
+    return Response(200, "application/json", view, headers=headers)
 
 
 @cancel_router.delete("/api/backtests/tasks/<task_id>", summary="Cancel a queued or running task")
@@ -72,7 +72,7 @@ def get_history(
 
 
 @results_router.get("/api/backtests/<run_id>", summary="The result document (schema 1.2.0)")
-def get_result(run_id: TaskId) -> Response[dict[str, Any]]:
+def get_result(run_id: TaskId) -> Response[Any]:
     raw, url = query.result_bytes(run_id, owner_of(results_router), services())
     if url:
         return Response(302, "application/json", "", headers={"Location": url})
@@ -80,7 +80,7 @@ def get_result(run_id: TaskId) -> Response[dict[str, Any]]:
 
 
 @results_router.get("/api/backtests/<run_id>/download", summary="Download the result as a file")
-def download_result(run_id: TaskId) -> Response[dict[str, Any]]:
+def download_result(run_id: TaskId) -> Response[Any]:
     raw, url = query.result_bytes(run_id, owner_of(results_router), services())
     if url:
         return Response(302, "application/json", "", headers={"Location": url})

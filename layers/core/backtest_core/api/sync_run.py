@@ -35,7 +35,7 @@ def estimated_candles(request: BacktestRequest) -> int:
 
 
 @run_sync_router.post("/api/backtests/run", summary="Run a small backtest synchronously")
-def run_sync(request: BacktestRequest) -> Response[dict[str, Any]]:
+def run_sync(request: BacktestRequest) -> Response[Any]:
     svc = services()
     validate_params(request.strategy, request.params)
     if estimated_candles(request) > svc.settings.sync_max_candles:

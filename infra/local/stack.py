@@ -1,0 +1,166 @@
+"""``python -m infra.local.stack``: the whole service on a laptop, in one foreground process.
+
+moto (DynamoDB, SQS, S3) bootstrapped from template.yaml → demo candles → every Lambda
+handler loaded in-process → SQS dispatcher (the event source mappings) → HTTP server in
+place of API Gateway. Ctrl-C (or SIGTERM) stops everything and exits 0.
+
+Environment (flags win): PORT (8000), HOST (127.0.0.1), WORKERS (2 worker pollers),
+MOTO_PORT (free port), LOCAL_VISIBILITY_TIMEOUT (seconds; overrides every queue's
+VisibilityTimeout), DATA_DIRS (``dir1:dir2`` of SYMBOL-TF.csv files), SEED_DEMO (1; 0 skips
+the demo candles), TEMPLATE (template.yaml of the repository).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from infra.local import demo_data
+from infra.local.dispatcher import Dispatcher, Source
+from infra.local.emulation import Emulation, start_emulation
+from infra.local.functions import LoadedFunction, load_all
+from infra.local.http_adapter import ApiServer
+
+log = logging.getLogger("local.stack")
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class StackConfig:
+    template: Path = REPO_ROOT / "template.yaml"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    moto_port: int = 0  # 0 = any free port
+    workers: int = 2
+    visibility_timeout_s: int | None = None
+    seed_demo: bool = True
+    data_dirs: tuple[str, ...] = ()
+
+
+@dataclass
+class RunningStack:
+    """Handles of a started stack; ``stop()`` shuts it down in reverse order."""
+
+    emulation: Emulation
+    functions: dict[str, LoadedFunction]
+    dispatcher: Dispatcher
+    api: ApiServer
+
+    @property
+    def api_url(self) -> str:
+        return self.api.url
+
+    def stop(self) -> None:
+        self.api.shutdown()
+        self.api.server_close()
+        self.dispatcher.stop()
+        self.emulation.stop()
+
+
+def start_stack(config: StackConfig) -> RunningStack:
+    """Start every part; returns once the API accepts requests."""
+    emu = start_emulation(config.template, config.moto_port, config.visibility_timeout_s)
+    if config.seed_demo or config.data_dirs:
+        bucket = emu.env.get("BUCKET") or emu.model.buckets[0].name
+        demo_data.seed(emu.client("s3"), bucket, emu.env.get("DATA_PREFIX", "data/"),
+                       config.data_dirs, synthetic=config.seed_demo)
+    functions = load_all(emu.model.functions, emu.model.region)
+    dispatcher = Dispatcher(_sources(emu, functions, config.workers),
+                            lambda: emu.client("sqs"), emu.model.region)
+    dispatcher.start()
+    api = ApiServer((config.host, config.port), functions, emu.model.cors)
+    api.serve_in_thread()  # accepting requests from here on
+    return RunningStack(emulation=emu, functions=functions, dispatcher=dispatcher, api=api)
+
+
+def _sources(emu: Emulation, functions: dict[str, LoadedFunction], workers: int) -> list[Source]:
+    """One Source per enabled SQS event; dead-letter queues get 1 poller, the others ``workers``."""
+    dead_letter_queues = {q.redrive_target for q in emu.model.queues if q.redrive_target}
+    sources = []
+    for fn in functions.values():
+        for event in fn.spec.sqs_sources:
+            if not event.enabled:
+                continue
+            queue = emu.model.queue(event.queue_logical_id)
+            sources.append(Source(
+                function=fn,
+                queue_logical_id=queue.logical_id,
+                queue_url=emu.queue_urls[queue.logical_id],
+                queue_arn=queue.arn,
+                batch_size=event.batch_size,
+                report_batch_item_failures=event.report_batch_item_failures,
+                pollers=1 if queue.logical_id in dead_letter_queues else max(1, workers),
+            ))
+    return sources
+
+
+def banner(stack: RunningStack, ready_s: float) -> str:
+    api = stack.api_url
+    body = ('{"strategy":"volume_zone_breakout","symbols":["BTC_KRW"],'
+            '"start_date":"2024-01-01","end_date":"2024-12-31","timeframe":"1d"}')
+    return "\n".join([
+        f"Async backtest service (local stack) ready in {ready_s:.1f} s",
+        f"  API      {api}/api   (Swagger UI: {api}/api/docs)",
+        f"  AWS      {stack.emulation.endpoint_url}   (moto: AWS_ENDPOINT_URL for boto3 / aws cli,"
+        " any credentials, us-east-1)",
+        f"  try      curl -s {api}/api/health",
+        f"           curl -s -X POST {api}/api/backtests/run-async"
+        f" -H 'content-type: application/json' -d '{body}'",
+        f"           curl -s {api}/api/backtests/status/<task_id>",
+        "  Demo candles BTC_KRW, ETH_KRW (1d, 1h; 2024-2025) are SYNTHETIC, not market data.",
+        "  Ctrl-C stops everything.",
+    ])
+
+
+def parse_config(argv: list[str] | None = None) -> StackConfig:
+    env = os.environ
+    parser = argparse.ArgumentParser(prog="python -m infra.local.stack", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default=env.get("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(env.get("PORT") or 8000))
+    parser.add_argument("--workers", type=int, default=int(env.get("WORKERS") or 2))
+    parser.add_argument("--moto-port", type=int, default=int(env.get("MOTO_PORT") or 0))
+    parser.add_argument("--template", type=Path,
+                        default=Path(env.get("TEMPLATE") or REPO_ROOT / "template.yaml"))
+    args = parser.parse_args(argv)
+    visibility = env.get("LOCAL_VISIBILITY_TIMEOUT")
+    return StackConfig(
+        template=args.template,
+        host=args.host,
+        port=args.port,
+        moto_port=args.moto_port,
+        workers=args.workers,
+        visibility_timeout_s=int(visibility) if visibility else None,
+        seed_demo=env.get("SEED_DEMO", "1") != "0",
+        data_dirs=tuple(d for d in env.get("DATA_DIRS", "").split(os.pathsep) if d),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("LOCAL_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    logging.getLogger("botocore").setLevel(logging.WARNING)  # "Found credentials..." per client
+    config = parse_config(argv)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    started = time.perf_counter()
+    stack = start_stack(config)
+    print(banner(stack, time.perf_counter() - started), flush=True)
+    stop.wait()
+    log.info("stopping")
+    stack.stop()
+    log.info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""The usage examples in examples/ run against the real local stack (fixture `api_url`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def run_example(command: list[str], api_url: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "API_URL": api_url, "MAX_POLLS": "150"}
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=200,
+                          stdin=subprocess.DEVNULL)
+
+
+def get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+@pytest.mark.skipif(not (shutil.which("curl") and shutil.which("jq") and shutil.which("bash")),
+                    reason="needs curl, jq and bash")
+def test_given_curl_example_when_run_then_total_signals_match_the_result(api_url: str) -> None:
+    proc = run_example(["bash", str(EXAMPLES / "curl_poll.sh")], api_url)
+
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    task_id = lines[0].removeprefix("task_id: ").strip()
+    total_signals = int(lines[-1])
+    assert total_signals >= 0
+    assert any(line.startswith("completed") for line in lines)
+    result = get_json(f"{api_url}/api/backtests/{task_id}")
+    assert result["total_signals"] == total_signals
+    assert {s["symbol"] for s in result["symbols"]} == {"BTC_KRW", "ETH_KRW"}
+
+
+def test_given_async_example_when_run_then_two_backtests_complete(api_url: str) -> None:
+    proc = run_example([sys.executable, str(EXAMPLES / "async_client.py")], api_url)
+
+    assert proc.returncode == 0, proc.stderr
+    found = re.findall(r"^(\S+) (\S+) (\S+) total_signals=(\d+)$", proc.stdout, re.MULTILINE)
+    assert len(found) == 2
+    assert {strategy for _, strategy, _, _ in found} == {"volume_zone_breakout",
+                                                         "volume_long_candle"}
+    for task_id, _, _, signals in found:
+        assert get_json(f"{api_url}/api/backtests/{task_id}")["total_signals"] == int(signals)

@@ -1,0 +1,39 @@
+"""A small fake engine for run_task tests (the real one is tested in tests/unit/engine)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from backtest_core.errors import PermanentTaskError, TaskCancelled
+
+
+class FakeEngine:
+    """Reports ``steps`` progress points; ``on_step(i)`` runs before each (to cancel, crash…)."""
+
+    def __init__(self, steps: int = 5, on_step: Callable[[int], None] | None = None,
+                 error: Exception | None = None):
+        self.steps = steps
+        self.on_step = on_step
+        self.error = error
+        self.calls = 0
+        self.stopped_at: int | None = None
+        self.started = threading.Event()
+
+    def run(self, request: Any, reader: Any, *, run_id: str, progress: Any, should_cancel: Any,
+            environment: str) -> dict[str, Any]:
+        self.calls += 1
+        self.started.set()
+        if isinstance(self.error, PermanentTaskError | RuntimeError):
+            raise self.error
+        for i in range(self.steps):
+            if self.on_step:
+                self.on_step(i)
+            progress(0.1 + 0.7 * (i + 1) / self.steps, "running_strategy")
+            if should_cancel():
+                self.stopped_at = i
+                raise TaskCancelled("cancelled")
+        return {"version": "1.2.0", "run_id": run_id, "total_signals": 3,
+                "symbols": [{"symbol": s, "data": {"rows": 10}} for s in request.symbols],
+                "failed_symbols": [], "execution_time": 0.01}
