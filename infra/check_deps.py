@@ -11,8 +11,8 @@ literal name):
   ``run_sync`` may also import ``backtest_engine``. Other functions import no pandas, numpy or
   engine code, so their cold start stays small.
 - ``layers/core/backtest_core/``: never pandas, numpy, pyarrow, fastparquet, aws_xray_sdk or
-  ``backtest_engine``; the one exception is ``fargate_entry.py``, the container's entry point,
-  which composes core and engine like the worker handler does.
+  ``backtest_engine`` (the Fargate container's entry point, ``infra/fargate/entry.py``,
+  composes core and engine like the worker handler does).
 - ``layers/engine/backtest_engine/``: never boto3, botocore or ``backtest_core``, except
   ``adapter.py``, the one module that maps a core request to an engine call.
 - Everywhere: never pyarrow (fastparquet is the parquet engine; pyarrow is too big for Lambda).
@@ -32,7 +32,6 @@ FIRST_PARTY = frozenset({"backtest_core", "backtest_engine", "backtest_client", 
 ENGINE_FUNCTIONS = frozenset({"worker", "run_sync"})
 
 CORE_FORBIDDEN = HEAVY | {"aws_xray_sdk", "backtest_engine", "backtest_client"}
-CORE_ENTRY_POINTS = frozenset({"fargate_entry.py"})  # may import backtest_engine
 ENGINE_FORBIDDEN = frozenset({"boto3", "botocore", "backtest_core", "backtest_client", "pyarrow"})
 ENGINE_ADAPTERS = frozenset({"adapter.py"})  # may import backtest_core (and through it boto3)
 
@@ -87,8 +86,6 @@ def _rules_for(path: Path, root: Path) -> tuple[frozenset[str], str] | None:
         return frozenset(forbidden), f"functions/{parts[1]}"
     if parts[:3] == ("layers", "core", "backtest_core"):
         forbidden = CORE_FORBIDDEN
-        if path.name in CORE_ENTRY_POINTS and len(parts) == 4:
-            forbidden = CORE_FORBIDDEN - {"backtest_engine"}
         return frozenset(forbidden), "backtest_core"
     if parts[:3] == ("layers", "engine", "backtest_engine"):
         forbidden = ENGINE_FORBIDDEN

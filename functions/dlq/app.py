@@ -1,13 +1,16 @@
 """Dead-letter queue → the task is marked failed with its attempt count and last error."""
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from pydantic import ValidationError
-
 from backtest_core.models import QueueMessage
 from backtest_core.observability import logger, metrics
 from backtest_core.services import services
 from backtest_core.usecases.dead_letter import fail_dead_letter
+from pydantic import ValidationError
 
 processor = BatchProcessor(event_type=EventType.SQS)
 

@@ -4,9 +4,12 @@ Transient errors propagate from the record handler, so the record is reported as
 item failure and SQS redelivers it (after maxReceiveCount it goes to the DLQ).
 """
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
 from backtest_core.models import QueueMessage
 from backtest_core.observability import logger, metrics
 from backtest_core.services import services

@@ -52,15 +52,18 @@ class Dispatcher:
     def start(self) -> None:
         for source in self._sources:
             for index in range(source.pollers):
-                client = self._client_factory()  # one client per thread
                 thread = threading.Thread(
-                    target=self._poll, args=(source, client), daemon=True,
+                    target=self._poll, args=(source,), daemon=True,
                     name=f"sqs-{source.function.spec.logical_id}-{index}",
                 )
                 thread.start()
                 self._threads.append(thread)
             log.info("sqs %s <- %s: %d poller(s), batch %d", source.function.spec.logical_id,
                      source.queue_logical_id, source.pollers, source.batch_size)
+
+    def request_stop(self) -> None:
+        """Tell every poller to stop after its current long poll or batch (returns at once)."""
+        self._stop.set()
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Ask every poller to stop and wait up to ``timeout_s`` for in-flight batches."""
@@ -72,7 +75,8 @@ class Dispatcher:
         if busy:
             log.warning("sqs pollers still busy at shutdown: %s", ", ".join(busy))
 
-    def _poll(self, source: Source, sqs: Any) -> None:
+    def _poll(self, source: Source) -> None:
+        sqs = self._client_factory()  # one client per thread, created off the startup path
         while not self._stop.is_set():
             try:
                 response = sqs.receive_message(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 import time
 import traceback
@@ -49,6 +50,12 @@ class ApiServer(ThreadingHTTPServer):
         self.functions = functions
         self.cors = cors
         super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-response is routine; anything else is logged."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        log.exception("http: error while serving %s", client_address)
 
     @property
     def url(self) -> str:

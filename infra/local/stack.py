@@ -13,12 +13,14 @@ the demo candles), TEMPLATE (template.yaml of the repository).
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import signal
 import sys
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +60,7 @@ class RunningStack:
         return self.api.url
 
     def stop(self) -> None:
+        self.dispatcher.request_stop()  # pollers wind down while the API stops
         self.api.shutdown()
         self.api.server_close()
         self.dispatcher.stop()
@@ -148,12 +151,21 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
                         stream=sys.stderr)
     logging.getLogger("botocore").setLevel(logging.WARNING)  # "Found credentials..." per client
+    # Powertools warns on every invocation that publishes no custom metric: noise locally.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     config = parse_config(argv)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     started = time.perf_counter()
-    stack = start_stack(config)
+    try:
+        stack = start_stack(config)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        log.error("%s:%s is in use: set PORT (or --port) to a free port", config.host,
+                  config.port)
+        return 1
     print(banner(stack, time.perf_counter() - started), flush=True)
     stop.wait()
     log.info("stopping")

@@ -26,23 +26,22 @@ def simulate(close: np.ndarray, signal_index: np.ndarray, hold_bars: int,
     """Walk the signals: enter when flat if ``j = min(i+H, n−1) > i``; exit at bar j.
 
     ``fee`` and ``slippage`` are fractions per side (5 bps = 0.0005). Signals while
-    holding, including at the exit bar, are ignored. Equity starts at 1.0.
+    holding, including at the exit bar, are ignored. Equity starts at 1.0 and compounds:
+    each trade multiplies it by ``(1−f)²·(1−s)/(1+s)·close[j]/close[i]``.
     """
     n = close.shape[0]
-    rows: list[tuple[int, int, float, float, float]] = []
-    equity, busy_until = 1.0, -1
-    for i in signal_index.tolist():
-        j = min(i + hold_bars, n - 1)
-        if i <= busy_until or j <= i:
-            continue
-        invested = equity * (1.0 - fee)
-        units = invested / (float(close[i]) * (1.0 + slippage))
-        after = units * float(close[j]) * (1.0 - slippage) * (1.0 - fee)
-        rows.append((i, j, equity, after, units))
-        equity, busy_until = after, j
-    cols = list(zip(*rows, strict=True)) if rows else [(), (), (), (), ()]
-    return Trades(np.array(cols[0], dtype=np.int64), np.array(cols[1], dtype=np.int64),
-                  *(np.array(c, dtype=np.float64) for c in cols[2:]))
+    exits = np.minimum(signal_index + hold_bars, n - 1)
+    following = np.searchsorted(signal_index, exits, side="right").tolist()
+    starts, taken, k = signal_index.tolist(), [], 0
+    while k < len(starts) and starts[k] < n - 1:  # the chain of trades; j > i unless i = n−1
+        taken.append(k)
+        k = following[k]
+    entry, exit_ = signal_index[taken], exits[taken]
+    growth = (1 - fee) ** 2 * (1 - slippage) / (1 + slippage) * close[exit_] / close[entry]
+    after = np.cumprod(growth)
+    before = np.concatenate([[1.0], after[:-1]])
+    units = before * (1 - fee) / (close[entry] * (1 + slippage))
+    return Trades(entry.astype(np.int64), exit_.astype(np.int64), before, after, units)
 
 
 def equity_by_bar(close: np.ndarray, trades: Trades) -> np.ndarray:

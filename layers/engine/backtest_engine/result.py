@@ -20,11 +20,11 @@ def symbol_result(data: SymbolData, signals: Signals, hold_bars: int, timeframe_
     c = data.candles
     entry, exit_ = trade_prices(c.close, signals.index, hold_bars)
     r_pct = returns_pct(entry, exit_)
-    stamps = [c.iso(i) for i in signals.index.tolist()]
-    rows = zip(stamps, entry.tolist(), exit_.tolist(), (r_pct / 100).tolist(),
-               signals.confidence.tolist(), strict=True)
+    stamps = iso_many(c.ts_ns[signals.index])
+    rows = zip(stamps, _floats(entry), _floats(exit_), _floats(r_pct / 100),
+               _floats(signals.confidence), strict=True)
     curve = [{"date": ts[:10], "equity": eq}
-             for ts, eq in zip(stamps, compounded_equity(r_pct).tolist(), strict=True)]
+             for ts, eq in zip(stamps, _floats(compounded_equity(r_pct)), strict=True)]
     return {
         "symbol": data.symbol,
         "is_active": True,
@@ -42,11 +42,17 @@ def symbol_result(data: SymbolData, signals: Signals, hold_bars: int, timeframe_
     }
 
 
+def iso_many(ts_ns: np.ndarray) -> list[str]:
+    """``iso_from_ns`` for an array of epoch ns, vectorised."""
+    text = np.datetime_as_string(ts_ns.astype("datetime64[ns]").astype("datetime64[s]"), "s")
+    return [t + "Z" for t in text.tolist()]
+
+
 def document(*, run_id: str, strategy: str, params: dict, start: date, end: date,
              timeframe: str, symbols: list[dict], failed: list[dict], execution_time_s: float,
              environment: str, execution_host: str) -> dict:
     """The whole result document, JSON-safe (plain Python types, no NaN/inf)."""
-    return json_safe({
+    return _safe_top({
         "version": RESULT_VERSION,
         "run_id": run_id,
         "strategy": strategy,
@@ -54,7 +60,7 @@ def document(*, run_id: str, strategy: str, params: dict, start: date, end: date
         "start_date": start.isoformat(),
         "end_date": end.isoformat(),
         "timeframe": timeframe,
-        "symbols": symbols,
+        "symbols": [_safe_symbol(s) for s in symbols],
         "total_signals": sum(len(s["signals"]) for s in symbols),
         "execution_time": execution_time_s,
         "metadata": {
@@ -66,6 +72,24 @@ def document(*, run_id: str, strategy: str, params: dict, start: date, end: date
         "failed_symbols": failed,
         "description": None,
     })
+
+
+_BULK = ("signals", "performance_curve")  # long lists built by _floats: already safe
+
+
+def _floats(values: np.ndarray) -> list:
+    """Plain floats; a non-finite value becomes None (JSON null)."""
+    if np.isfinite(values).all():
+        return values.tolist()
+    return [v if math.isfinite(v) else None for v in values.tolist()]
+
+
+def _safe_symbol(result: dict) -> dict:
+    return {k: (v if k in _BULK else json_safe(v)) for k, v in result.items()}
+
+
+def _safe_top(doc: dict) -> dict:
+    return {k: (v if k == "symbols" else json_safe(v)) for k, v in doc.items()}
 
 
 def json_safe(value):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from backtest_core.errors import TransitionRefused
 from backtest_core.models import ALLOWED_TRANSITIONS, BacktestRequest, TaskStatus
 

@@ -94,7 +94,6 @@ def test_given_a_forbidden_import_then_it_is_reported_with_file_and_line(
 
 def test_given_relative_imports_and_allowed_exceptions_then_no_violation(tree):
     write(tree, "layers/core/backtest_core/usecases/submit.py", "from ..models import Task\n")
-    write(tree, "layers/core/backtest_core/fargate_entry.py", "import backtest_engine\n")
     write(tree, "layers/engine/backtest_engine/adapter.py", "import boto3\nimport backtest_core\n")
     write(tree, "layers/engine/backtest_engine/metrics.py", "import pandas\nimport numpy\n")
     assert messages(tree) == []

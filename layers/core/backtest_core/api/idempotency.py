@@ -44,13 +44,15 @@ def _once() -> Any:
         request = BacktestRequest.model_validate(submission["body"])
         return submit(request, submission["owner"], services()).model_dump(mode="json")
 
-    return _submit
+    return _submit, config
 
 
-def submit_once(request: BacktestRequest, owner: str, key: str) -> TaskCreated:
+def submit_once(request: BacktestRequest, owner: str, key: str, lambda_context: Any) -> TaskCreated:
     submission = {"key": f"{owner}#{key}", "owner": owner, "body": request.model_dump(mode="json")}
+    once, config = _once()
+    config.register_lambda_context(lambda_context)  # in-progress records expire with the invocation
     try:
-        return TaskCreated.model_validate(_once()(submission=submission))
+        return TaskCreated.model_validate(once(submission=submission))
     except IdempotencyValidationError:
         raise IdempotencyConflict(
             "Idempotency-Key was already used with a different request body"

@@ -14,11 +14,16 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.event_handler.router import Router
 
-from backtest_core.api.idempotency import submit_once
 from backtest_core.api.resolver import owner_of
 from backtest_core.catalog import load_catalog
 from backtest_core.models import (
-    BacktestRequest, HealthView, HistoryPage, StatusView, StrategiesView, TaskCreated, TaskStatus,
+    BacktestRequest,
+    HealthView,
+    HistoryPage,
+    StatusView,
+    StrategiesView,
+    TaskCreated,
+    TaskStatus,
 )
 from backtest_core.services import services
 from backtest_core.timeutil import iso
@@ -45,7 +50,10 @@ def run_async(
 ) -> TaskCreated:
     owner = owner_of(submit_router)
     if idempotency_key:
-        return submit_once(request, owner, idempotency_key)
+        # Imported on first use: Powertools idempotency costs ~0.2 s of cold import.
+        from backtest_core.api.idempotency import submit_once
+
+        return submit_once(request, owner, idempotency_key, submit_router.lambda_context)
     return submit(request, owner, services())
 
 

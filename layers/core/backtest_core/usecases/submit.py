@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 
 from backtest_core.catalog import validate_params
@@ -24,10 +25,8 @@ def submit(request: BacktestRequest, owner: str, svc: Services) -> TaskCreated:
         svc.queue.send(message)
     except Exception as exc:  # any send failure: the task must not stay queued
         logger.exception("enqueue failed", extra={"task_id": task_id})
-        try:
+        with contextlib.suppress(TransitionRefused):
             svc.tasks.fail(task_id, f"Failed to enqueue backtest job: {exc}", svc.clock())
-        except TransitionRefused:
-            pass
         raise EnqueueFailed(str(exc)) from exc
     count("BacktestsSubmitted")
     logger.info("task queued", extra={"task_id": task_id, "strategy": request.strategy})

@@ -16,12 +16,11 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 TIE_TOLERANCE = 1e-9
 """Relative slack of the ``running sum ≥ p·total`` test (see module docstring)."""
 
-_CHUNK_ELEMENTS = 1 << 18  # windows × W per chunk: ~2 MB per float64 temporary
+_CHUNK_ELEMENTS = 1 << 21  # windows × W per chunk: bounds the time between progress ticks
 
 
 def resistance_levels(
@@ -46,34 +45,58 @@ def resistance_levels(
     tick(window)
     height = span_high - span_low
     flat = height == 0
-    density = np.where(flat, 0.0, volume / np.where(flat, 1.0, height))
-    views = [sliding_window_view(a, window)[: n - window]
-             for a in (span_low, span_high, density, np.where(flat, volume, 0.0), volume)]
-    has_flat = sliding_window_view(flat, window)[: n - window].any(axis=1)
-    rows = max(1, _CHUNK_ELEMENTS // window)
+    bars = _Bars(span_low, span_high, np.where(flat, 0.0, volume / np.where(flat, 1.0, height)),
+                 np.where(flat, volume, 0.0), volume, bool(flat.any()))
+    rows = max(1024, _CHUNK_ELEMENTS // window)
     for start in range(0, n - window, rows):
         stop = min(start + rows, n - window)
-        chunk = [v[start:stop] for v in views]
-        out[window + start: window + stop] = _chunk_levels(
-            *chunk, has_flat[start:stop], num_bins, top_fraction)
+        out[window + start: window + stop] = _chunk_levels(bars, start, stop, window,
+                                                           num_bins, top_fraction)
         tick(stop - start)
     return out
 
 
-def _chunk_levels(lows, highs, density, flat_volume, volume, has_flat, num_bins, top_fraction):
-    """R for a chunk of windows (arrays shaped windows × W)."""
-    lo = lows.min(axis=1)
-    hi = highs.max(axis=1)
-    total = volume.sum(axis=1)
+class _Bars:
+    """Per-bar inputs of the kernel; flat (zero-height) bars are kept as a sparse list."""
+
+    def __init__(self, low, high, density, flat_volume, volume, any_flat):
+        self.low, self.high, self.density, self.volume = low, high, density, volume
+        self.flat_index = np.flatnonzero(flat_volume > 0) if any_flat else np.empty(0, int)
+        self.flat_volume = flat_volume
+
+    @staticmethod
+    def column(values: np.ndarray, m: int, start: int, stop: int) -> np.ndarray:
+        """Bar ``w + m`` of every window w in ``start..stop-1``."""
+        return values[start + m: stop + m]
+
+    def flat_pairs(self, start: int, stop: int, window: int):
+        """(window offset, price, volume) of every flat bar inside windows start..stop-1."""
+        idx = self.flat_index[(self.flat_index >= start) & (self.flat_index < stop + window)]
+        owner = (idx[:, None] - np.arange(window)[None, :]).ravel()
+        bar = np.repeat(idx, window)
+        keep = (owner >= start) & (owner < stop)
+        return owner[keep] - start, self.low[bar[keep]], self.flat_volume[bar[keep]]
+
+
+def _chunk_levels(bars: _Bars, start: int, stop: int, window: int, num_bins: int,
+                  top_fraction: float) -> np.ndarray:
+    """R for windows ``start..stop-1`` (window w covers bars w … w+W−1)."""
+    col = _Bars.column
+    lo = col(bars.low, 0, start, stop).copy()
+    hi = col(bars.high, 0, start, stop).copy()
+    total = col(bars.volume, 0, start, stop).copy()
+    for m in range(1, window):  # W contiguous passes beat a (rows × W) axis-1 reduction
+        np.minimum(lo, col(bars.low, m, start, stop), out=lo)
+        np.maximum(hi, col(bars.high, m, start, stop), out=hi)
+        total += col(bars.volume, m, start, stop)
     threshold = top_fraction * total - TIE_TOLERANCE * total
-    any_flat = bool(has_flat.any())
-    k_lo = np.zeros(lo.shape[0], dtype=np.int64)
-    k_hi = np.full(lo.shape[0], num_bins - 1, dtype=np.int64)
+    k_lo = np.zeros(stop - start, dtype=np.int64)
+    k_hi = np.full(stop - start, num_bins - 1, dtype=np.int64)
+    flat = bars.flat_pairs(start, stop, window)
     for _ in range(math.ceil(math.log2(num_bins)) if num_bins > 1 else 0):
         mid = (k_lo + k_hi + 1) // 2
         edge = lo + (hi - lo) * mid / num_bins
-        above = _volume_above(lows, highs, density, flat_volume, edge, any_flat)
-        ok = above >= threshold
+        ok = _volume_above(bars, start, stop, window, edge, flat) >= threshold
         k_lo = np.where(ok, mid, k_lo)
         k_hi = np.where(ok, k_hi, mid - 1)
     levels = lo + (hi - lo) * k_lo / num_bins
@@ -81,14 +104,20 @@ def _chunk_levels(lows, highs, density, flat_volume, volume, has_flat, num_bins,
     return levels
 
 
-def _volume_above(lows, highs, density, flat_volume, edge, any_flat):
-    """A(edge) per window: volume at prices ≥ edge (spans split pro rata)."""
-    x = edge[:, None]
-    part = np.maximum(lows, x)
-    np.subtract(highs, part, out=part)
-    np.maximum(part, 0.0, out=part)
-    part *= density
-    above = part.sum(axis=1)
-    if any_flat:
-        above += np.where(lows >= x, flat_volume, 0.0).sum(axis=1)
+def _volume_above(bars: _Bars, start: int, stop: int, window: int, edge: np.ndarray, flat):
+    """A(edge) per window: volume at prices ≥ edge (spans split pro rata; a flat bar
+    counts fully when its price ≥ edge)."""
+    col = _Bars.column
+    above = np.zeros(stop - start)
+    part = np.empty(stop - start)
+    for m in range(window):
+        np.maximum(col(bars.low, m, start, stop), edge, out=part)
+        np.subtract(col(bars.high, m, start, stop), part, out=part)
+        np.maximum(part, 0.0, out=part)
+        part *= col(bars.density, m, start, stop)
+        above += part
+    owner, price, volume = flat
+    if owner.shape[0]:
+        weights = np.where(price >= edge[owner], volume, 0.0)
+        above += np.bincount(owner, weights=weights, minlength=stop - start)
     return above
