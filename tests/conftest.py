@@ -95,3 +95,11 @@ def svc(aws: AwsEnv, clock: FakeClock):
     from backtest_core.settings import Settings
 
     return Services.from_settings(Settings.from_env(os.environ), clock=clock)
+
+
+@pytest.fixture
+def api(aws: AwsEnv):
+    """The API functions behind template.yaml's routes, invoked in-process."""
+    from tests.inprocess_api import InProcessApi
+
+    return InProcessApi()

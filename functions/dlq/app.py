@@ -12,7 +12,8 @@ from backtest_core.services import services
 from backtest_core.usecases.dead_letter import fail_dead_letter
 from pydantic import ValidationError
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# Report failures per record (never raise for a whole failed batch): SQS retries just those.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def handle_record(record: SQSRecord) -> bool:

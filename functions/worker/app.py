@@ -16,7 +16,8 @@ from backtest_core.services import services
 from backtest_core.usecases.run_task import run_task
 from backtest_engine.adapter import Engine
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# Report failures per record (never raise for a whole failed batch): SQS retries just those.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 engine = Engine()
 
 

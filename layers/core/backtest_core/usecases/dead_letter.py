@@ -14,7 +14,9 @@ def fail_dead_letter(message: QueueMessage, receive_count: int, svc: Services) -
     record = svc.tasks.get(message.task_id, now)
     if record is None or record.status.terminal:
         return False
-    attempts = max(record.attempt, receive_count)
+    # The record counts the worker's claims exactly; a DLQ message's ApproximateReceiveCount
+    # also counts the DLQ consumer's own receives, so it is only the fallback (never claimed).
+    attempts = record.attempt or receive_count
     reason = record.last_error or "the worker did not finish (message moved to the dead-letter queue)"
     try:
         svc.tasks.fail(message.task_id, f"Backtest failed after {attempts} attempts: {reason}", now)

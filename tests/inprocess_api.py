@@ -7,8 +7,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
-
 from tests.conftest import ROOT
 
 
@@ -61,8 +59,3 @@ def _unsigned_jwt(sub: str) -> str:
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
 
     return f"{part({'alg': 'none'})}.{part({'sub': sub})}.sig"
-
-
-@pytest.fixture
-def api(aws) -> InProcessApi:
-    return InProcessApi()
