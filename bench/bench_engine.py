@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from backtest_engine import MemoryReader, RunSpec, load_csv, run_backtest, to_parquet_layout
 from backtest_engine.candles import candles_from_frame
 from backtest_engine.strategies import get, parse_params

@@ -1,6 +1,7 @@
 """DELETE /api/backtests/tasks/{task_id}: cancel a queued or running task."""
 
 from aws_lambda_powertools.logging import correlation_paths
+
 from backtest_core.api.resolver import make_resolver
 from backtest_core.api.routes import cancel_router
 from backtest_core.observability import logger, metrics

@@ -6,11 +6,12 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from pydantic import ValidationError
+
 from backtest_core.models import QueueMessage
 from backtest_core.observability import logger, metrics
 from backtest_core.services import services
 from backtest_core.usecases.dead_letter import fail_dead_letter
-from pydantic import ValidationError
 
 # Report failures per record (never raise for a whole failed batch): SQS retries just those.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

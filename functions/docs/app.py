@@ -6,6 +6,7 @@ Includes every router so the OpenAPI document is complete; only health is served
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
+
 from backtest_core.api import routes
 from backtest_core.api.resolver import API_TITLE, API_VERSION, make_resolver
 from backtest_core.api.sync_run import run_sync_router

@@ -1,6 +1,7 @@
 """GET /api/backtests/history: the caller's tasks, newest first, paged."""
 
 from aws_lambda_powertools.logging import correlation_paths
+
 from backtest_core.api.resolver import make_resolver
 from backtest_core.api.routes import history_router
 from backtest_core.observability import logger, metrics

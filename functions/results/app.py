@@ -1,6 +1,7 @@
 """GET /api/backtests/{run_id} and /download: the stored result document."""
 
 from aws_lambda_powertools.logging import correlation_paths
+
 from backtest_core.api.resolver import make_resolver
 from backtest_core.api.routes import results_router
 from backtest_core.observability import logger, metrics

@@ -1,6 +1,7 @@
 """POST /api/backtests/run: small backtests answered synchronously (413 when too large)."""
 
 from aws_lambda_powertools.logging import correlation_paths
+
 from backtest_core.api.resolver import make_resolver
 from backtest_core.api.sync_run import run_sync_router, use_engine
 from backtest_core.observability import logger, metrics

@@ -1,6 +1,7 @@
 """GET /api/backtests/status/{task_id}: status, progress and (when completed) the result."""
 
 from aws_lambda_powertools.logging import correlation_paths
+
 from backtest_core.api.resolver import make_resolver
 from backtest_core.api.routes import status_router
 from backtest_core.observability import logger, metrics

@@ -1,6 +1,7 @@
 """GET /api/strategies: the strategy catalog with parameter schemas."""
 
 from aws_lambda_powertools.logging import correlation_paths
+
 from backtest_core.api.resolver import make_resolver
 from backtest_core.api.routes import strategies_router
 from backtest_core.observability import logger, metrics

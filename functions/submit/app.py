@@ -1,6 +1,7 @@
 """POST /api/backtests/run-async: validate, store the task, enqueue, answer at once."""
 
 from aws_lambda_powertools.logging import correlation_paths
+
 from backtest_core.api.resolver import make_resolver
 from backtest_core.api.routes import submit_router
 from backtest_core.observability import logger, metrics

@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
 from backtest_core.models import QueueMessage
 from backtest_core.observability import logger, metrics
 from backtest_core.services import services

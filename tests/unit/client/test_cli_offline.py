@@ -9,10 +9,11 @@ import types
 from pathlib import Path
 
 import pytest
+from client_fakes import Canned, FakeApi, result_doc, status_doc
+
 from backtest_client.cli import main
 from backtest_client.http import BacktestClient
 from backtest_client.watch import handle_interrupt
-from client_fakes import Canned, FakeApi, result_doc, status_doc
 
 TASK = "t-9"
 ACCEPTED = {"task_id": TASK, "status": "queued", "created_at": "2025-01-01T00:00:00Z"}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from client_fakes import Canned, FakeApi, status_doc
+
 from backtest_client.http import (
     ApiError,
     ApiUnreachable,
@@ -12,7 +14,6 @@ from backtest_client.http import (
     WaitTimeout,
     render_detail,
 )
-from client_fakes import Canned, FakeApi, status_doc
 
 TASK = "t-123"
 STATUS_PATH = f"/api/backtests/status/{TASK}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 
 import pytest
+
 from backtest_core.models import QueueMessage
 
 BODY = {"strategy": "volume_zone_breakout", "params": {"volume_window": "10"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from backtest_core.errors import TransitionRefused
 from backtest_core.models import ALLOWED_TRANSITIONS, BacktestRequest, TaskStatus
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+
 from backtest_core.errors import PermanentTaskError
 from backtest_core.models import BacktestRequest, QueueMessage, TaskStatus
 from backtest_core.usecases.cancel import cancel
 from backtest_core.usecases.dead_letter import fail_dead_letter
 from backtest_core.usecases.run_task import run_task
-
 from tests.unit.core.fakes import FakeEngine
 
 REQUEST = BacktestRequest(strategy="volume_zone_breakout", symbols=["BTC_KRW", "ETH_KRW"],

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from backtest_engine import MemoryReader, RunSpec, run_backtest, to_parquet_layout
 from backtest_engine.candles import Candles
 

@@ -5,9 +5,10 @@ import subprocess
 import sys
 
 import pytest
+from engine_helpers import FIXTURES, REPO, frame
+
 from backtest_engine import to_parquet_layout
 from backtest_engine.cli import main
-from engine_helpers import FIXTURES, REPO, frame
 
 CSV = str(FIXTURES / "BTC_KRW-1d.csv")
 A_PARAMS = '{"volume_window": 3, "num_bins": 4}'

@@ -6,6 +6,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
+from engine_helpers import EXAMPLE_A, FIXTURES, frame, reader_for
+
 from backtest_engine import (
     DataError,
     LocalDirReader,
@@ -17,7 +19,6 @@ from backtest_engine import (
     to_parquet_layout,
 )
 from backtest_engine.formats import read_parquet
-from engine_helpers import EXAMPLE_A, FIXTURES, frame, reader_for
 
 CSV_HEADER = "timestamp,open,high,low,close,volume\n"
 GOOD_ROW = "2024-01-01T00:00:00Z,100,102,100,101,100\n"

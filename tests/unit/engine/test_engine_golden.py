@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from backtest_engine.strategies._profile import resistance_levels
 from engine_helpers import (
     EXAMPLE_A,
     EXAMPLE_B,
@@ -13,6 +12,8 @@ from engine_helpers import (
     run_rows,
     signal_rows,
 )
+
+from backtest_engine.strategies._profile import resistance_levels
 
 TOL = 1e-7
 A_PARAMS = {"volume_window": 3, "num_bins": 4, "top_percentile": 0.2,

@@ -3,9 +3,10 @@
 from datetime import date
 
 import pytest
+from engine_helpers import EXAMPLE_A, run_rows
+
 from backtest_engine import ParamsError, catalog
 from backtest_engine.strategies import get, parse_params
-from engine_helpers import EXAMPLE_A, run_rows
 
 
 def test_given_numeric_strings_when_parsing_then_values_are_coerced():

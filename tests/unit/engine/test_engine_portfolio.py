@@ -4,9 +4,10 @@ import math
 
 import numpy as np
 import pytest
-from backtest_engine.portfolio import equity_by_bar, portfolio_statistics, simulate
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from backtest_engine.portfolio import equity_by_bar, portfolio_statistics, simulate
 
 
 def _walk(close, signals, hold, fee, slip):

@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
-from backtest_engine import BacktestCancelled, RunSpec, run_backtest
 from engine_helpers import frame, reader_for
+
+from backtest_engine import BacktestCancelled, RunSpec, run_backtest
 
 STAGES = ["loading_data", "running_strategy", "calculating_metrics"]
 

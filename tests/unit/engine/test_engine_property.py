@@ -1,12 +1,13 @@
 """Property: the vectorised breakout equals the plain per-window reference."""
 
 import numpy as np
-from backtest_engine.strategies._profile import resistance_levels
-from backtest_engine.strategies.volume_zone_breakout import VolumeZoneBreakoutParams, generate
 from engine_helpers import candles
 from engine_vzb_reference import reference_levels, reference_signals
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from backtest_engine.strategies._profile import resistance_levels
+from backtest_engine.strategies.volume_zone_breakout import VolumeZoneBreakoutParams, generate
 
 
 @st.composite

@@ -4,12 +4,13 @@ import json
 
 import numpy as np
 import pytest
+from engine_helpers import SHARED_DATA
+from engine_vzb_reference import reference_levels
+
 from backtest_engine import infer_timeframe, load_csv, to_parquet_layout
 from backtest_engine.cli import main
 from backtest_engine.formats import read_parquet
 from backtest_engine.strategies._profile import resistance_levels
-from engine_helpers import SHARED_DATA
-from engine_vzb_reference import reference_levels
 
 CRYPTO = SHARED_DATA / "crypto-2018"
 pytestmark = [

@@ -1,6 +1,7 @@
 """Symbol and timeframe normalisation."""
 
 import pytest
+
 from backtest_engine import ParamsError, normalize_symbol, normalize_timeframe
 from backtest_engine.symbols import symbol_dirs, timeframe_dir
 
