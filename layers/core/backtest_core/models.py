@@ -138,6 +138,7 @@ class StatusView(BaseModel):
     finished_at: str | None
     symbols_total: int
     symbols_done: int
+    result_url: str | None = Field(default=None, description="Where the result document is")
 
 
 class HistoryItem(BaseModel):

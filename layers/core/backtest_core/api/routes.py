@@ -57,11 +57,16 @@ def run_async(
     return submit(request, owner, services())
 
 
-@status_router.get("/api/backtests/status/<task_id>", summary="Task status and progress")
-def get_status(task_id: TaskId) -> Response[StatusView]:
-    view = query.status(task_id, owner_of(status_router), services())
+@status_router.get(
+    "/api/backtests/status/<task_id>", summary="Task status and progress",
+    responses={200: {"description": "The task (with the result once completed)",
+                     "content": {"application/json": {"model": StatusView}}}},
+)
+def get_status(task_id: TaskId) -> Response[Any]:
+    view, raw_result = query.status(task_id, owner_of(status_router), services())
     headers = {"Retry-After": RETRY_AFTER_S[view.status]} if view.status in RETRY_AFTER_S else {}
-    return Response(200, "application/json", view, headers=headers)
+    return Response(200, "application/json", query.status_json(view, raw_result),
+                    headers=headers)
 
 
 @cancel_router.delete("/api/backtests/tasks/<task_id>", summary="Cancel a queued or running task")

@@ -22,19 +22,36 @@ def owned_task(task_id: str, owner: str, svc: Services) -> TaskRecord:
     return record
 
 
-def status(task_id: str, owner: str, svc: Services) -> StatusView:
+def status(task_id: str, owner: str, svc: Services) -> tuple[StatusView, bytes | None]:
+    """The status view and, when completed and small enough to inline, the raw result JSON.
+
+    The result is passed on as stored bytes (not parsed and re-serialised: a 3.6 MB
+    document costs ~100 ms to round-trip). Above INLINE_DOWNLOAD_MAX_BYTES it is left out
+    and ``result_url`` points at the result route (which redirects to S3).
+    """
     record = owned_task(task_id, owner, svc)
-    result = None
+    raw = None
+    result_url = None
     if record.status is TaskStatus.COMPLETED and record.result_key:
+        result_url = f"/api/backtests/{record.task_id}"
         raw = svc.results.get_bytes(record.result_key)
-        result = json.loads(raw) if raw else None
-    return StatusView(
+        if raw is not None and len(raw) > INLINE_DOWNLOAD_MAX_BYTES:
+            raw = None
+    view = StatusView(
         task_id=record.task_id, status=record.status, progress=record.progress,
-        stage=record.stage, result=result, error=record.error, created_at=record.created_at,
+        stage=record.stage, result=None, error=record.error, created_at=record.created_at,
         started_at=record.started_at, updated_at=record.updated_at,
         finished_at=record.finished_at, symbols_total=record.symbols_total,
-        symbols_done=record.symbols_done,
+        symbols_done=record.symbols_done, result_url=result_url,
     )
+    return view, raw
+
+
+def status_json(view: StatusView, raw_result: bytes | None) -> str:
+    """The status body: the view's JSON with the stored result spliced in as ``result``."""
+    body = view.model_dump_json(exclude={"result"})
+    result = raw_result.decode() if raw_result else "null"
+    return f'{body[:-1]},"result":{result}}}'
 
 
 def result_bytes(run_id: str, owner: str, svc: Services) -> tuple[bytes | None, str | None]:
