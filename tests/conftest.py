@@ -65,6 +65,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsEnv]:
         env.update(LOCAL_FUNCTION_ENV)
         env["JOBS_QUEUE_URL"] = urls["JobsQueue"]
         env["PROGRESS_INTERVAL_S"] = "0"
+        env["RETRY_BACKOFF_S"] = "1"
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         _reset_caches()

@@ -23,8 +23,14 @@ engine = Engine()
 
 
 def handle_record(record: SQSRecord) -> str:
-    message = QueueMessage.model_validate_json(record.body)
-    return run_task(message, engine, services())
+    svc = services()
+    try:
+        message = QueueMessage.model_validate_json(record.body)
+        return run_task(message, engine, svc)
+    except Exception:  # transient: retry soon with backoff (SQS moves it to the DLQ after 3)
+        receives = int(record.attributes.approximate_receive_count or 1)
+        svc.queue.retry_after(record.receipt_handle, svc.settings.retry_backoff_s * receives)
+        raise
 
 
 @logger.inject_lambda_context

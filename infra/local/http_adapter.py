@@ -28,7 +28,8 @@ from infra.local.functions import LoadedFunction
 from infra.local.template_model import CorsSpec
 
 log = logging.getLogger("local.http")
-_NOT_FOUND = json.dumps({"detail": "Not Found"}).encode()
+# API Gateway's own answer when no route matches (template.yaml routes /{proxy+} to a function).
+_NOT_FOUND = json.dumps({"message": "Not Found"}).encode()
 _INTERNAL = json.dumps({"message": "Internal Server Error"}).encode()
 _UNAUTHORIZED = json.dumps({"message": "Unauthorized"}).encode()
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from backtest_core.models import QueueMessage
 
+MAX_VISIBILITY_S = 43_200  # SQS's limit (12 h)
+
 
 class JobQueue:
     def __init__(self, sqs: Any, queue_url: str):
@@ -16,3 +18,14 @@ class JobQueue:
         """Send the message; returns its SQS message id. Errors propagate (caller fails the task)."""
         resp = self._sqs.send_message(QueueUrl=self._url, MessageBody=message.model_dump_json())
         return resp["MessageId"]
+
+    def retry_after(self, receipt_handle: str, seconds: int) -> None:
+        """Make a failed delivery visible again in ``seconds`` (instead of the queue's full
+        visibility timeout, 6 × the worker timeout). Best effort: errors are swallowed."""
+        try:
+            self._sqs.change_message_visibility(
+                QueueUrl=self._url, ReceiptHandle=receipt_handle,
+                VisibilityTimeout=max(0, min(seconds, MAX_VISIBILITY_S)),
+            )
+        except Exception:  # the message still comes back after the full timeout
+            return

@@ -84,7 +84,7 @@ class TaskRepository:
             task_id,
             "SET #s = :running, attempt = if_not_exists(attempt, :zero) + :one, "
             "lease_expires_at = :lease, started_at = if_not_exists(started_at, :now), "
-            "stage = :stage, updated_at = :now",
+            "stage = if_not_exists(stage, :stage), updated_at = :now",
             "(#s = :queued OR (#s = :running AND lease_expires_at < :epoch)) AND expires_at > :epoch",
             {":running": "running", ":queued": "queued", ":zero": 0, ":one": 1,
              ":lease": epoch_s(now) + lease_s, ":now": iso(now), ":epoch": epoch_s(now),
@@ -127,11 +127,11 @@ class TaskRepository:
     ) -> TaskRecord:
         return self._update(
             task_id,
-            "SET #s = :completed, progress = :one, stage = :done, result_key = :key, "
+            "SET #s = :completed, progress = :one, stage = :stage, result_key = :key, "
             "summary = :summary, symbols_done = symbols_total, finished_at = :now, "
             "updated_at = :now, expires_at = :exp REMOVE lease_expires_at",
             "#s = :running AND attempt = :attempt",
-            {":completed": "completed", ":one": 1, ":done": "done", ":key": result_key,
+            {":completed": "completed", ":one": 1, ":stage": "saving_results", ":key": result_key,
              ":summary": json.dumps(summary), ":now": iso(now), ":exp": self._expiry(now),
              ":running": "running", ":attempt": attempt},
         )

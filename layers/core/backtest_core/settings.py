@@ -15,13 +15,15 @@ class Settings(BaseModel):
     tasks_table: str
     jobs_queue_url: str
     bucket: str
-    idempotency_table: str = ""
+    idempotency_table: str
     data_prefix: str = "data/"
     results_prefix: str = "results/"
     task_ttl_hours: float = Field(default=168, gt=0)
     lease_seconds: int = Field(default=60, ge=5)
     environment: str = "dev"
     sync_max_candles: int = Field(default=200_000, ge=1)
+    retry_backoff_s: int = Field(default=30, ge=0, le=43200,
+                                 description="visibility after a transient failure, × receives")
     progress_interval_s: float = Field(default=1.0, ge=0, description="min gap between writes")
 
     @classmethod
@@ -39,6 +41,7 @@ class Settings(BaseModel):
             "environment": "ENVIRONMENT",
             "sync_max_candles": "SYNC_MAX_CANDLES",
             "progress_interval_s": "PROGRESS_INTERVAL_S",
+            "retry_backoff_s": "RETRY_BACKOFF_S",
         }
         values = {field: env[var] for field, var in mapping.items() if env.get(var)}
         return cls.model_validate(values)

@@ -11,23 +11,25 @@ PRESIGN_EXPIRY_S = 900
 
 
 class ResultStore:
-    """Results live at ``{prefix}{task_id}.json``; the bucket's lifecycle expires them with the TTL."""
+    """Results live at ``{prefix}{task_id}/{attempt}.json``; the bucket's lifecycle expires
+    them with the TTL. One key per attempt, so a stale attempt can never overwrite (or
+    delete) the document of the attempt that completed the task."""
 
     def __init__(self, s3: Any, bucket: str, prefix: str):
         self._s3 = s3
         self._bucket = bucket
         self._prefix = prefix
 
-    def key_for(self, task_id: str) -> str:
-        return f"{self._prefix}{task_id}.json"
+    def key_for(self, task_id: str, attempt: int) -> str:
+        return f"{self._prefix}{task_id}/{attempt}.json"
 
-    def put(self, task_id: str, document: dict[str, Any]) -> str:
-        key = self.key_for(task_id)
-        self._s3.put_object(
-            Bucket=self._bucket, Key=key, ContentType="application/json",
-            Body=json.dumps(document, separators=(",", ":")).encode(),
-        )
-        return key
+    def put(self, task_id: str, attempt: int, document: dict[str, Any]) -> tuple[str, int]:
+        """Store the document; returns (key, size in bytes)."""
+        key = self.key_for(task_id, attempt)
+        body = json.dumps(document, separators=(",", ":")).encode()
+        self._s3.put_object(Bucket=self._bucket, Key=key, ContentType="application/json",
+                            Body=body)
+        return key, len(body)
 
     def get_bytes(self, key: str) -> bytes | None:
         try:

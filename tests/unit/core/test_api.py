@@ -171,7 +171,15 @@ def test_given_history_filters_and_bad_queries(api):
     newest_first = api.call("GET", "/api/backtests/history").body["items"]
     assert [i["created_at"] for i in newest_first] == sorted(
         (i["created_at"] for i in newest_first), reverse=True)
-    for bad in ("limit=0", "limit=101", "status=lost", "cursor=garbage"):
+    import base64
+    import json
+
+    foreign = base64.urlsafe_b64encode(json.dumps(
+        {"task_id": {"S": "x"}, "owner": {"S": "mallory"}, "created_at": {"S": "2024"}}
+    ).encode()).decode()
+    half = base64.urlsafe_b64encode(b'{"task_id": {"S": "x"}}').decode()
+    for bad in ("limit=0", "limit=101", "status=lost", "cursor=garbage", f"cursor={foreign}",
+                f"cursor={half}"):
         assert api.call("GET", "/api/backtests/history", query=bad).status == 422, bad
 
 
@@ -200,5 +208,7 @@ def test_given_meta_routes_then_health_strategies_openapi_and_docs(api):
     openapi = api.call("GET", "/api/openapi.json").body
     assert {"/api/backtests/run-async", "/api/backtests/status/{task_id}",
             "/api/backtests/history", "/api/backtests/run"} <= set(openapi["paths"])
+    assert api.call("GET", "/api/nothing").body == {"detail": "Not Found"}  # via /{proxy+}
+    assert api.call("PUT", "/api/health").body == {"detail": "Not Found"}
     docs = api.call("GET", "/api/docs")
     assert docs.status == 200 and "swagger" in str(docs.body).lower()

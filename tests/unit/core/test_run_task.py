@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from backtest_core.errors import PermanentTaskError
@@ -133,3 +135,80 @@ def test_given_progress_reports_then_stored_progress_is_monotonic(svc, clock):
 
     run_task(message, FakeEngine(steps=6, on_step=record_progress), svc)
     assert seen == sorted(seen) and seen[-1] > seen[0]
+
+
+def test_given_a_stale_attempt_finishing_after_a_takeover_then_the_winners_result_survives(
+    svc, clock, aws
+):
+    message = _queued(svc, clock)
+    stale = svc.tasks.claim("t1", clock(), 60)
+    clock.advance(seconds=120)
+    assert run_task(message, FakeEngine(), svc) == "completed"  # attempt 2 wins
+    from backtest_core.usecases.run_task import _complete
+
+    assert _complete(stale, {"symbols": [], "total_signals": 99}, svc, 1.0) == "lease_lost"
+    record = svc.tasks.get("t1", clock())
+    assert record.status is TaskStatus.COMPLETED and record.attempt == 2
+    assert _result_keys(aws) == [record.result_key]
+    assert b'"total_signals":3' in svc.results.get_bytes(record.result_key)
+
+
+def test_given_a_cancel_during_the_result_upload_then_the_upload_is_removed(svc, clock, aws):
+    message = _queued(svc, clock)
+    real_put = svc.results.put
+
+    def put_then_cancel(task_id, attempt, document):
+        stored = real_put(task_id, attempt, document)
+        cancel("t1", "alice", svc)
+        return stored
+
+    svc.results.put = put_then_cancel
+    assert run_task(message, FakeEngine(), svc) == "cancelled"
+    assert svc.tasks.get("t1", clock()).status is TaskStatus.CANCELLED
+    assert _result_keys(aws) == []
+
+
+def test_given_a_throttled_heartbeat_then_the_thread_keeps_renewing_the_lease(svc, clock):
+    from botocore.exceptions import ClientError
+
+    from backtest_core.usecases.progress import AttemptControl
+
+    message = _queued(svc, clock)
+    record = svc.tasks.claim(message.task_id, clock(), 60)
+    svc.settings.lease_seconds = 5  # heartbeat every ~1.7 s
+    calls: list[str] = []
+    second_beat = threading.Event()
+    real = svc.tasks.heartbeat
+
+    def flaky(*args, **kwargs):
+        calls.append("beat")
+        if len(calls) >= 2:
+            second_beat.set()
+        if len(calls) == 1:
+            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}},
+                              "UpdateItem")
+        return real(*args, **kwargs)
+
+    svc.tasks.heartbeat = flaky
+    with AttemptControl(svc, record) as control:
+        assert second_beat.wait(timeout=10), "the heartbeat thread died after one error"
+        assert control._thread.is_alive()
+    assert len(calls) >= 2
+
+
+def test_given_a_takeover_then_stage_and_symbols_done_never_go_backwards(svc, clock):
+    message = _queued(svc, clock)
+    first = svc.tasks.claim("t1", clock(), 60)
+    svc.tasks.progress("t1", first.attempt, 0.6, "running_strategy", 1, clock(), 60)
+    clock.advance(seconds=120)
+    seen: list[tuple[float, str, int]] = []
+
+    def watch(i: int) -> None:
+        r = svc.tasks.get("t1", clock())
+        seen.append((r.progress, r.stage, r.symbols_done))
+
+    assert run_task(message, FakeEngine(steps=6, on_step=watch), svc) == "completed"
+    assert seen[0] == (0.6, "running_strategy", 1)
+    assert all(p >= 0.6 and d >= 1 for p, _, d in seen)
+    final = svc.tasks.get("t1", clock())
+    assert (final.progress, final.stage) == (1.0, "saving_results")

@@ -31,7 +31,7 @@ from backtest_core.usecases import cancel as cancel_uc
 from backtest_core.usecases import query
 from backtest_core.usecases.submit import submit
 
-TaskId = Annotated[str, Path(min_length=1, max_length=64)]
+TaskId = Annotated[str, Path(min_length=1)]
 RETRY_AFTER_S = {TaskStatus.QUEUED: "2", TaskStatus.RUNNING: "1"}
 
 submit_router = Router()

@@ -14,6 +14,7 @@ import time
 
 from backtest_core.errors import TransitionRefused
 from backtest_core.models import TaskRecord, TaskStatus
+from backtest_core.observability import logger
 from backtest_core.services import Services
 
 
@@ -30,6 +31,9 @@ class AttemptControl:
         self._last_write = 0.0
         self._last_stage: str | None = None
         self._best = record.progress
+        # A takeover resumes below the stored progress: stay silent until it catches up
+        # (the heartbeat keeps the lease) so stage and symbols_done never go backwards.
+        self._floor = record.progress
         self.stopped_reason: str | None = None  # "cancelled" | "lease_lost"
         self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{self._task_id}",
                                         daemon=True)
@@ -47,6 +51,8 @@ class AttemptControl:
 
     def report(self, fraction: float, stage: str, symbols_done: int | None = None) -> None:
         """Record progress (monotonic, clamped to [0, 1)); throttled conditional write."""
+        if fraction < self._floor:
+            return
         fraction = min(max(fraction, self._best), 0.999)
         now_mono = time.monotonic()
         with self._lock:
@@ -73,6 +79,9 @@ class AttemptControl:
             op(self._svc.clock())
         except TransitionRefused as lost:
             self._observe(lost.current)
+        except Exception:  # throttling, timeouts: progress is best effort, keep beating
+            logger.warning("progress/heartbeat write failed; will retry",
+                           extra={"task_id": self._task_id}, exc_info=True)
 
     def _observe(self, current: TaskRecord | None) -> None:
         if current is None or current.status is TaskStatus.CANCELLED:

@@ -10,6 +10,7 @@ from backtest_core.errors import ResultNotFound, TaskNotFound, ValidationFailed
 from backtest_core.models import HistoryItem, HistoryPage, StatusView, TaskRecord, TaskStatus
 from backtest_core.services import Services
 
+MAX_PAGES_PER_CALL = 10
 # Above this, a download is a redirect to a presigned S3 URL (Lambda responses cap at 6 MB).
 INLINE_DOWNLOAD_MAX_BYTES = 4_000_000
 
@@ -34,9 +35,9 @@ def status(task_id: str, owner: str, svc: Services) -> tuple[StatusView, bytes |
     result_url = None
     if record.status is TaskStatus.COMPLETED and record.result_key:
         result_url = f"/api/backtests/{record.task_id}"
-        raw = svc.results.get_bytes(record.result_key)
-        if raw is not None and len(raw) > INLINE_DOWNLOAD_MAX_BYTES:
-            raw = None
+        size = (record.summary or {}).get("result_bytes", 0)
+        if size <= INLINE_DOWNLOAD_MAX_BYTES:
+            raw = svc.results.get_bytes(record.result_key)
     view = StatusView(
         task_id=record.task_id, status=record.status, progress=record.progress,
         stage=record.stage, result=None, error=record.error, created_at=record.created_at,
@@ -73,10 +74,10 @@ def history(
     strategy: str | None = None, status_filter: TaskStatus | None = None,
 ) -> HistoryPage:
     """The owner's tasks, newest first; filters apply before the page is cut to ``limit``."""
-    start_key = _decode_cursor(cursor)
+    start_key = _decode_cursor(cursor, owner)
     now = svc.clock()
     items: list[HistoryItem] = []
-    while True:
+    for _ in range(MAX_PAGES_PER_CALL):  # bounded: rare filters return a cursor, not a timeout
         page, last_key = svc.tasks.page_for_owner(owner, limit - len(items), start_key)
         for raw in page:
             record = svc.tasks.get_from_item(raw, now)
@@ -111,12 +112,23 @@ def _encode_cursor(key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode()
 
 
-def _decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+_CURSOR_KEYS = {"task_id", "owner", "created_at"}
+
+
+def _decode_cursor(cursor: str | None, owner: str) -> dict[str, Any] | None:
+    """The owner-index key a cursor encodes; 422 unless it is one of this owner's."""
     if not cursor:
         return None
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        assert isinstance(key, dict) and "task_id" in key
-        return key
-    except Exception:
-        raise ValidationFailed.single(["query", "cursor"], "Invalid cursor") from None
+    except ValueError:
+        key = None
+    valid = (
+        isinstance(key, dict) and set(key) == _CURSOR_KEYS
+        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str)
+                for v in key.values())
+        and key["owner"]["S"] == owner
+    )
+    if not valid:
+        raise ValidationFailed.single(["query", "cursor"], "Invalid cursor")
+    return key

@@ -68,15 +68,13 @@ def _claim(task_id: str, svc: Services) -> TaskRecord | None:
 
 def _complete(record: TaskRecord, document: dict[str, Any], svc: Services,
               duration_s: float) -> Outcome:
-    key = svc.results.put(record.task_id, document)
-    summary = _summary(document)
+    key, size = svc.results.put(record.task_id, record.attempt, document)
+    summary = {**_summary(document), "result_bytes": size}
     try:
         svc.tasks.complete(record.task_id, record.attempt, key, summary, svc.clock())
     except TransitionRefused as lost:
-        svc.results.delete(key)  # cancelled or taken over meanwhile: leave nothing behind
-        current = lost.current
-        is_cancel = current is None or current.status is TaskStatus.CANCELLED
-        return "cancelled" if is_cancel else "lease_lost"
+        svc.results.delete(key)  # this attempt's own key: cancelled or taken over meanwhile
+        return _stopped(lost.current)
     count("BacktestsCompleted")
     count("BacktestDuration", duration_s, MetricUnit.Seconds)
     count("CandlesProcessed", summary["candles"])
@@ -87,11 +85,18 @@ def _complete(record: TaskRecord, document: dict[str, Any], svc: Services,
 def _fail(record: TaskRecord, error: str, svc: Services) -> Outcome:
     try:
         svc.tasks.fail(record.task_id, error, svc.clock(), attempt=record.attempt)
-    except TransitionRefused:
-        return "cancelled"
+    except TransitionRefused as lost:
+        return _stopped(lost.current)
     count("BacktestsFailed")
     logger.warning("failed", extra={"task_id": record.task_id, "error": error})
     return "failed"
+
+
+def _stopped(current: TaskRecord | None) -> Outcome:
+    """Why a conditional write of this attempt was refused."""
+    if current is None or current.status is TaskStatus.CANCELLED:
+        return "cancelled"
+    return "lease_lost"
 
 
 def _release(record: TaskRecord, exc: Exception, svc: Services) -> None:

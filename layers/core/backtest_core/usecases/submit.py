@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 
 from backtest_core.catalog import validate_params
-from backtest_core.errors import EnqueueFailed, TransitionRefused
+from backtest_core.errors import EnqueueFailed
 from backtest_core.models import BacktestRequest, QueueMessage, TaskCreated
 from backtest_core.observability import count, logger
 from backtest_core.services import Services
@@ -25,8 +24,10 @@ def submit(request: BacktestRequest, owner: str, svc: Services) -> TaskCreated:
         svc.queue.send(message)
     except Exception as exc:  # any send failure: the task must not stay queued
         logger.exception("enqueue failed", extra={"task_id": task_id})
-        with contextlib.suppress(TransitionRefused):
+        try:
             svc.tasks.fail(task_id, f"Failed to enqueue backtest job: {exc}", svc.clock())
+        except Exception:  # the answer is still the enqueue failure; the TTL cleans up
+            logger.exception("could not mark the task failed", extra={"task_id": task_id})
         raise EnqueueFailed(str(exc)) from exc
     count("BacktestsSubmitted")
     logger.info("task queued", extra={"task_id": task_id, "strategy": request.strategy})
