@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -11,7 +14,7 @@ NAMESPACE = "AsyncBacktest"
 logger = Logger()  # service name from POWERTOOLS_SERVICE_NAME
 metrics = Metrics(namespace=NAMESPACE)
 
-__all__ = ["logger", "metrics", "MetricUnit", "count", "tracer"]
+__all__ = ["logger", "metrics", "MetricUnit", "count", "traced"]
 
 
 def count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> None:
@@ -19,8 +22,14 @@ def count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> N
     metrics.add_metric(name=name, unit=unit, value=value)
 
 
-def tracer():  # pragma: no cover - only with POWERTOOLS_TRACE_DISABLED=false on AWS
-    """The X-Ray tracer, created on first use (keeps the X-Ray SDK out of cold imports)."""
-    from aws_lambda_powertools import Tracer
+@contextmanager
+def traced(name: str, enabled: bool) -> Iterator[None]:
+    """An X-Ray subsegment around a block when tracing is enabled (template EnableTracing);
+    otherwise nothing is imported: the X-Ray SDK stays out of every cold start."""
+    if not enabled:
+        yield
+        return
+    from aws_lambda_powertools import Tracer  # pragma: no cover - AWS with tracing only
 
-    return Tracer(service="backtest")
+    with Tracer().provider.in_subsegment(name):  # pragma: no cover
+        yield

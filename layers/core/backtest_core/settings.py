@@ -24,6 +24,7 @@ class Settings(BaseModel):
     sync_max_candles: int = Field(default=200_000, ge=1)
     retry_backoff_s: int = Field(default=30, ge=0, le=43200,
                                  description="visibility after a transient failure, × receives")
+    tracing_enabled: bool = False
     progress_interval_s: float = Field(default=1.0, ge=0, description="min gap between writes")
 
     @classmethod
@@ -43,7 +44,10 @@ class Settings(BaseModel):
             "progress_interval_s": "PROGRESS_INTERVAL_S",
             "retry_backoff_s": "RETRY_BACKOFF_S",
         }
-        values = {field: env[var] for field, var in mapping.items() if env.get(var)}
+        values: dict[str, object] = {
+            field: env[var] for field, var in mapping.items() if env.get(var)
+        }
+        values["tracing_enabled"] = env.get("POWERTOOLS_TRACE_DISABLED", "true") == "false"
         return cls.model_validate(values)
 
 

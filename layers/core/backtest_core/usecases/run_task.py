@@ -13,7 +13,7 @@ from typing import Any, Literal, Protocol
 
 from backtest_core.errors import PermanentTaskError, TaskCancelled, TransitionRefused
 from backtest_core.models import QueueMessage, TaskRecord, TaskStatus
-from backtest_core.observability import MetricUnit, count, logger
+from backtest_core.observability import MetricUnit, count, logger, traced
 from backtest_core.services import Services
 from backtest_core.usecases.progress import AttemptControl
 
@@ -34,10 +34,12 @@ def run_task(message: QueueMessage, engine: Engine, svc: Services) -> Outcome:
     started = time.monotonic()
     with AttemptControl(svc, record) as control:
         try:
-            document = engine.run(
-                record.request, svc.candles, run_id=record.task_id, progress=control.report,
-                should_cancel=control.should_cancel, environment=svc.settings.environment,
-            )
+            with traced("engine.run", svc.settings.tracing_enabled):
+                document = engine.run(
+                    record.request, svc.candles, run_id=record.task_id,
+                    progress=control.report, should_cancel=control.should_cancel,
+                    environment=svc.settings.environment,
+                )
         except TaskCancelled:
             logger.info("stopped: " + (control.stopped_reason or "cancelled"))
             return "lease_lost" if control.stopped_reason == "lease_lost" else "cancelled"
