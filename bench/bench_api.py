@@ -12,6 +12,8 @@ at the end. Two phases:
       submit p99 < 100 ms, status p99 < 50 ms (SPEC §5).
   (b) burst: B one-symbol daily backtests submitted at once, then polled until all are
       terminal (bounded by --burst-timeout): completed/failed/cancelled/lost, time, tasks/s.
+Ends with a compact summary of (a) and (b) and the load average at start and end (the
+figures are only as quiet as the machine).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import tempfile
 import time
 import urllib.request
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -179,14 +182,16 @@ class BurstOutcome:
     reasons: dict[str, int]
 
 
-async def burst_phase(url: str, n: int, timeout_s: float) -> BurstOutcome:
+async def burst_phase(url: str, n: int, timeout_s: float,
+                      alive: Callable[[], bool] = lambda: True) -> BurstOutcome:
     rec = Recorder()
     counts = {"completed": 0, "failed": 0, "cancelled": 0, "lost": 0}
     started = time.monotonic()
     deadline = started + timeout_s
     last_terminal = started
-    # a generous timeout: all n requests queue up at once in front of the API
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
+    # generous: all n requests queue up at once in front of the API (and its backlog)
+    timeout = aiohttp.ClientTimeout(total=60, connect=30)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
         submitted = await asyncio.gather(*(
             rec.call(session, "submit", "POST", f"{url}/api/backtests/run-async",
                      json=one_symbol_request(i)) for i in range(n)))
@@ -200,7 +205,7 @@ async def burst_phase(url: str, n: int, timeout_s: float) -> BurstOutcome:
                                                f"{url}/api/backtests/status/{task_id}",
                                                ok=(200, 404))
 
-        while pending and time.monotonic() < deadline:
+        while pending and time.monotonic() < deadline and alive():
             for task_id, doc in await asyncio.gather(*(poll(t) for t in pending)):
                 if doc is not None and doc.get("detail"):  # 404: the task is gone
                     counts["lost"] += 1
@@ -249,6 +254,31 @@ def print_burst(out: BurstOutcome, n: int) -> None:
     print_reasons(out.reasons)
 
 
+def print_summary(rec: Recorder | None, clients: int, seconds: float,
+                  burst: BurstOutcome | None, n: int, load_start: tuple[float, ...]) -> None:
+    """The compact final table (what a reader compares between runs)."""
+    load_end = os.getloadavg()
+    print(f"\nsummary  ({os.cpu_count()} CPUs; load average 1/5/15 min at start "
+          f"{'/'.join(f'{x:.2f}' for x in load_start)}, at end "
+          f"{'/'.join(f'{x:.2f}' for x in load_end)})")
+    if rec is not None:
+        print(f"(a) {clients} clients x {seconds:g} s")
+        print(f"  {'route':<8}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}{'errors':>8}  (ms)")
+        for route in ("submit", "status", "cancel"):
+            ms = sorted(rec.latencies_ms.get(route, []))
+            target = TARGETS_P99_MS.get(route)
+            mark = "" if target is None else (
+                f"  p99 target {target:g}: {'PASS' if percentile(ms, 99) < target else 'MISS'}")
+            print(f"  {route:<8}{percentile(ms, 50):>8.1f}{percentile(ms, 95):>8.1f}"
+                  f"{percentile(ms, 99):>8.1f}{(ms[-1] if ms else float('nan')):>8.1f}"
+                  f"{rec.errors.get(route, 0):>8}{mark}")
+    if burst is not None:
+        c = burst.counts
+        print(f"(b) burst {n}: completed {c['completed']}, failed {c['failed']}, cancelled "
+              f"{c['cancelled']}, lost {c['lost']}, submit errors {burst.submit_errors}; "
+              f"accepted in {burst.accepted_s:.2f} s, all terminal in {burst.total_s:.2f} s")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0)
@@ -262,6 +292,10 @@ def main(argv: list[str] | None = None) -> int:
 
     stack = None
     url = os.environ.get("API_URL", "").rstrip("/")
+    load_start = os.getloadavg()
+    print(f"load average at start (1/5/15 min): {'/'.join(f'{x:.2f}' for x in load_start)}"
+          f" on {os.cpu_count()} CPUs")
+    rec = burst = None
     try:
         if not url:
             stack = LocalStack(args.workers)
@@ -276,8 +310,14 @@ def main(argv: list[str] | None = None) -> int:
             print_load(base, 1, args.baseline_seconds, "baseline (no concurrency)")
         rec = asyncio.run(load_phase(url, args.clients, args.seconds))
         print_load(rec, args.clients, args.seconds, "(a) load")
-        burst = asyncio.run(burst_phase(url, args.burst, args.burst_timeout))
-        print_burst(burst, args.burst)
+        if args.burst > 0:
+            alive = (lambda: stack.proc.poll() is None) if stack is not None else (lambda: True)
+            burst = asyncio.run(burst_phase(url, args.burst, args.burst_timeout, alive))
+            print_burst(burst, args.burst)
+            if not alive():
+                print(f"error: the stack exited during the burst:\n{stack.tail()}",  # type: ignore[union-attr]
+                      file=sys.stderr)
+        print_summary(rec, args.clients, args.seconds, burst, args.burst, load_start)
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

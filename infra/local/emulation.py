@@ -1,7 +1,8 @@
 """The embedded AWS: moto's server on 127.0.0.1, bootstrapped from template.yaml.
 
-``start_emulation`` installs the DynamoDB lock (moto is not atomic under concurrent
-requests), starts ``ThreadedMotoServer``, creates the template's resources and exports
+``start_emulation`` starts moto's server in a child process (``moto_process.py``: its own
+GIL, the DynamoDB lock of ``moto_lock.py`` installed, HTTP/1.1 keep-alive; it exits with
+this process), creates the template's resources and exports
 ``AWS_ENDPOINT_URL``, fake credentials, the region and every function's environment
 variables into ``os.environ`` so that in-process handlers (which read their settings at
 cold start) find them. Call it before loading the handlers.
@@ -11,18 +12,23 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import socket
+import subprocess
+import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
 
 from infra.local.bootstrap import create_resources
-from infra.local.moto_lock import install_dynamodb_lock
 from infra.local.template_model import TemplateModel, build_model
 
 log = logging.getLogger("local.emulation")
 REGION = "us-east-1"
+MOTO_START_TIMEOUT_S = 60.0  # cold imports on a busy CI box; ~0.5 s on a laptop
+REPO_ROOT = Path(__file__).resolve().parents[2]
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -41,7 +47,7 @@ class Emulation:
     model: TemplateModel
     queue_urls: dict[str, str]
     env: dict[str, str] = field(default_factory=dict)
-    _server: object | None = None
+    _process: subprocess.Popen[bytes] | None = None
 
     def client(self, service: str) -> object:
         """A boto3 client for ``service`` pointed at the emulator."""
@@ -53,10 +59,19 @@ class Emulation:
             aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         )
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()  # type: ignore[attr-defined]
-            self._server = None
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop the moto process: EOF on its stdin, then SIGKILL if it lingers."""
+        proc, self._process = self._process, None
+        if proc is None:
+            return
+        if proc.stdin is not None:
+            proc.stdin.close()
+        try:
+            proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            log.warning("moto (pid %d) did not exit in %g s: killed", proc.pid, timeout_s)
+            proc.kill()
+            proc.wait()
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -74,21 +89,22 @@ def start_emulation(
     export_env: bool = True,
 ) -> Emulation:
     """Start moto on 127.0.0.1:``port`` (0/None: a free port) and bootstrap the template."""
-    from moto.server import ThreadedMotoServer
-
-    install_dynamodb_lock()
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per AWS call otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port or 0, verbose=False)
-    server.start()
-    host, bound_port = server.get_host_and_port()
-    endpoint = f"http://{host}:{bound_port}"
-    model = build_model(template_path, endpoint, REGION, parameter_overrides=parameter_overrides)
+    proc, bound_port = start_moto_process("127.0.0.1", port or 0)
+    endpoint = f"http://127.0.0.1:{bound_port}"
+    try:
+        model = build_model(template_path, endpoint, REGION,
+                            parameter_overrides=parameter_overrides)
+    except BaseException:
+        Emulation(endpoint, None, {}, _process=proc).stop()  # type: ignore[arg-type]
+        raise
     for fn in model.functions:
         fn.environment.update(LOCAL_FUNCTION_ENV)
-    emu = Emulation(endpoint_url=endpoint, model=model, queue_urls={}, _server=server)
-    clients = {s: emu.client(s) for s in ("dynamodb", "sqs", "s3")}
-    emu.queue_urls = create_resources(model, clients, visibility_timeout_override_s)
-    _check_queue_urls(model, emu.queue_urls)
+    emu = Emulation(endpoint_url=endpoint, model=model, queue_urls={}, _process=proc)
+    try:
+        _bootstrap(emu, model, visibility_timeout_override_s)
+    except BaseException:
+        emu.stop()
+        raise
     emu.env = function_env(model, endpoint)
     if export_env:
         os.environ.pop("AWS_PROFILE", None)  # never read a real profile from ~/.aws
@@ -98,6 +114,45 @@ def start_emulation(
         endpoint, len(model.tables), len(model.queues), len(model.buckets),
     )
     return emu
+
+
+def _bootstrap(emu: Emulation, model: TemplateModel, visibility_timeout_s: int | None) -> None:
+    clients = {s: emu.client(s) for s in ("dynamodb", "sqs", "s3")}
+    emu.queue_urls = create_resources(model, clients, visibility_timeout_s)
+    _check_queue_urls(model, emu.queue_urls)
+
+
+def start_moto_process(host: str, port: int) -> tuple[subprocess.Popen[bytes], int]:
+    """``python -m infra.local.moto_process`` as a child; returns it and its bound port.
+
+    Its stdin is a pipe only this process holds: when this process exits (even killed),
+    the child sees EOF and exits too.
+    """
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infra.local.moto_process", "--host", host, "--port", str(port),
+         "--parent-pid", str(os.getpid())],
+        cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None,
+    )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + MOTO_START_TIMEOUT_S
+    line = b""
+    while not line.endswith(b"\n"):
+        remaining = deadline - time.monotonic()
+        ready, _, _ = select.select([proc.stdout], [], [], max(0.0, remaining))
+        chunk = os.read(proc.stdout.fileno(), 256) if ready else b""
+        if not chunk:  # EOF (it died) or the deadline passed
+            proc.kill()
+            proc.wait()
+            raise RuntimeError(f"moto did not start on {host}:{port} (exit {proc.returncode},"
+                               f" said {line!r}); see the log above")
+        line += chunk
+    proc.stdout.close()
+    word, _, value = line.decode().strip().partition(" ")
+    if word != "READY":
+        proc.kill()
+        proc.wait()
+        raise RuntimeError(f"moto process said {line!r}")
+    return proc, int(value)
 
 
 def function_env(model: TemplateModel, endpoint_url: str) -> dict[str, str]:

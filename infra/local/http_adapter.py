@@ -39,6 +39,7 @@ class ApiServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 256  # listen backlog; socketserver's 5 drops connections in a burst
 
     def __init__(
         self,

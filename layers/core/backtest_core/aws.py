@@ -12,7 +12,10 @@ import boto3
 from botocore.config import Config
 
 # Short timeouts: an API function answers in milliseconds or fails fast; SQS retries the worker.
-_CONFIG = Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"})
+_CONFIG = Config(
+    connect_timeout=2, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"},
+    max_pool_connections=32,  # one client is shared by the threads of the local stack
+)
 
 
 @cache
