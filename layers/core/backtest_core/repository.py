@@ -20,7 +20,13 @@ from backtest_core.models import BacktestRequest, TaskRecord, TaskStatus
 from backtest_core.timeutil import epoch_s, iso
 
 OWNER_INDEX = "owner-created_at-index"
-_ACTIVE = (TaskStatus.QUEUED.value, TaskStatus.RUNNING.value)
+# DynamoDB refuses (ValidationException) a partition key over 2048 bytes, even on reads;
+# such an id can never exist, so it reads as missing instead of a 500 (moto does not check).
+MAX_KEY_BYTES = 2048
+
+
+def _storable(task_id: str) -> bool:
+    return 0 < len(task_id.encode("utf-8", "surrogatepass")) <= MAX_KEY_BYTES
 
 
 class TaskRepository:
@@ -34,6 +40,8 @@ class TaskRepository:
     # --- reads -------------------------------------------------------------------------
     def get(self, task_id: str, now: datetime) -> TaskRecord | None:
         """The live record, or None when missing or past ``expires_at``."""
+        if not _storable(task_id):
+            return None
         resp = self._ddb.get_item(
             TableName=self._table, Key={"task_id": {"S": task_id}}, ConsistentRead=True
         )
@@ -174,6 +182,8 @@ class TaskRepository:
         self, task_id: str, update: str, condition: str, values: dict[str, Any],
         names: dict[str, str] | None = None,
     ) -> TaskRecord:
+        if not _storable(task_id):
+            raise TransitionRefused(task_id, None)
         try:
             resp = self._ddb.update_item(
                 TableName=self._table,

@@ -11,7 +11,10 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.router import Router
 
 from backtest_core.errors import BacktestError
@@ -33,10 +36,21 @@ def make_resolver(*routers: Router) -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True)
     for router in routers:
         app.include_router(router)
+    # Runs right after Powertools' request validation: marks the request as read.
+    app.use(middlewares=[_mark_request_read])
 
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response:
         return error_response(422, [_clean(err) for err in exc.errors()])
+
+    @app.exception_handler([RequestUnsupportedContentType, ValueError, RecursionError])
+    def _unreadable(exc: Exception) -> Response:
+        # Powertools' validation lets these escape while it reads the request (a body that is
+        # not UTF-8, JSON nested too deep or with a 5000-digit number, a content type it
+        # cannot parse, multipart without boundary): bad input, so 422, never 500.
+        if app.context.get(_REQUEST_READ):
+            return _unexpected(exc)
+        return error_response(422, _unreadable_errors(exc))
 
     @app.exception_handler(BacktestError)
     def _known(exc: BacktestError) -> Response:
@@ -54,6 +68,26 @@ def make_resolver(*routers: Router) -> APIGatewayHttpResolver:
         return error_response(500, "Internal server error")
 
     return app
+
+
+_REQUEST_READ = "backtest_request_read"
+
+
+def _mark_request_read(app: APIGatewayHttpResolver, next_middleware: Any) -> Response:
+    app.append_context(**{_REQUEST_READ: True})
+    return next_middleware(app)
+
+
+def _unreadable_errors(exc: Exception) -> list[dict[str, Any]]:
+    if isinstance(exc, RequestUnsupportedContentType):
+        return [_clean(err) for err in exc.errors()]
+    if isinstance(exc, UnicodeError):
+        msg = "Request body is not valid UTF-8"
+    elif isinstance(exc, RecursionError):
+        msg = "JSON nested too deeply"
+    else:
+        msg = f"Unreadable request body: {exc}"
+    return [{"loc": ["body"], "msg": msg, "type": "json_invalid"}]
 
 
 def _clean(err: dict[str, Any]) -> dict[str, Any]:

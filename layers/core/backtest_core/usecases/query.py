@@ -125,7 +125,8 @@ def _decode_cursor(cursor: str | None, owner: str) -> dict[str, Any] | None:
         key = None
     valid = (
         isinstance(key, dict) and set(key) == _CURSOR_KEYS
-        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str)
+        # DynamoDB rejects an empty key value (a 500); no real cursor has one.
+        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) and v["S"]
                 for v in key.values())
         and key["owner"]["S"] == owner
     )
