@@ -1,4 +1,5 @@
-"""SQS jobs queue → run_task, one record at a time, partial batch failures reported.
+"""SQS jobs queue → run_task (or the Fargate hand-off / lease watch of a long run), one
+record at a time, partial batch failures reported.
 
 Transient errors propagate from the record handler, so the record is reported as a batch
 item failure and SQS redelivers it (after maxReceiveCount it goes to the DLQ).
@@ -14,7 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from backtest_core.models import QueueMessage
 from backtest_core.observability import logger, metrics
 from backtest_core.services import services
-from backtest_core.usecases.run_task import run_task
+from backtest_core.usecases.long_run import process_message
 from backtest_engine.adapter import Engine
 
 # Report failures per record (never raise for a whole failed batch): SQS retries just those.
@@ -26,7 +27,7 @@ def handle_record(record: SQSRecord) -> str:
     svc = services()
     try:
         message = QueueMessage.model_validate_json(record.body)
-        return run_task(message, engine, svc)
+        return process_message(message, engine, svc)
     except Exception:  # transient: retry soon with backoff (SQS moves it to the DLQ after 3)
         receives = int(record.attributes.approximate_receive_count or 1)
         svc.queue.retry_after(record.receipt_handle, svc.settings.retry_backoff_s * receives)

@@ -1,9 +1,14 @@
-"""Fargate entry point for long runs: the worker's ``run_task`` path for one task id.
+"""Fargate entry point for long runs: run the attempt the worker claimed for this container.
 
-Reads ``TASK_ID`` plus the functions' settings (TASKS_TABLE, BUCKET, ...) from the
-environment, runs that task exactly like the worker Lambda would (claim with lease,
-heartbeat, progress, cancel checks, conditional completion) and exits 0 when the task
-reached a terminal state or was skipped (already running elsewhere / terminal), 1 otherwise.
+The worker (usecases/long_run.py) claims the task and starts this container with the
+overrides ``TASK_ID`` and ``ATTEMPT``; everything else comes from the functions' settings
+(TASKS_TABLE, BUCKET, ...). The container adopts that attempt (no second claim) and runs it
+exactly like the worker Lambda would: lease + heartbeat, progress, cancel checks,
+per-attempt result key, conditional completion.
+
+Exit codes: 0 when the task reached a terminal state or the attempt was no longer ours
+(skipped); 1 on a transient error (the lease is released, so the worker's lease watch
+relaunches at once); 2 on a usage error.
 """
 
 from __future__ import annotations
@@ -11,26 +16,27 @@ from __future__ import annotations
 import os
 import sys
 
-from backtest_core.models import QueueMessage
+from backtest_core.observability import metrics
 from backtest_core.services import services
-from backtest_core.timeutil import iso, utc_now
-from backtest_core.usecases.run_task import run_task
+from backtest_core.usecases.long_run import run_adopted
 from backtest_engine.adapter import Engine
 
 
 def main() -> int:
+    # The two RunTask overrides are the only variables read here; the rest is Settings.
     task_id = os.environ.get("TASK_ID", "").strip()
-    if not task_id:
-        print("error: TASK_ID is not set", file=sys.stderr)
+    attempt = os.environ.get("ATTEMPT", "").strip()
+    if not task_id or not attempt.isdigit():
+        print("error: TASK_ID and ATTEMPT (a number) must be set", file=sys.stderr)
         return 2
-    svc = services()
-    record = svc.tasks.get(task_id, svc.clock())
-    if record is None:
-        print(f"error: Task not found: {task_id}", file=sys.stderr)
+    try:
+        outcome = run_adopted(task_id, int(attempt), Engine(), services())
+    except Exception as exc:  # transient: lease released by run_attempt; the watch relaunches
+        print(f"{task_id}: transient failure: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
-    message = QueueMessage(task_id=task_id, owner=record.owner, enqueued_at=iso(utc_now()))
-    outcome = run_task(message, Engine(), svc)
-    print(f"{task_id}: {outcome}")
+    finally:
+        metrics.flush_metrics()  # the EMF blob a Lambda decorator would print (stdout → logs)
+    print(f"{task_id}: {outcome}", flush=True)
     return 0
 
 

@@ -7,7 +7,9 @@ place of API Gateway. Ctrl-C (or SIGTERM) stops everything and exits 0.
 Environment (flags win): PORT (8000), HOST (127.0.0.1), WORKERS (2 worker pollers),
 MOTO_PORT (free port), LOCAL_VISIBILITY_TIMEOUT (seconds; overrides every queue's
 VisibilityTimeout), DATA_DIRS (``dir1:dir2`` of SYMBOL-TF.csv files), SEED_DEMO (1; 0 skips
-the demo candles), TEMPLATE (template.yaml of the repository).
+the demo candles), TEMPLATE (template.yaml of the repository), FARGATE_MIN_CANDLES (unset/0:
+off; N: runs estimated at N candles or more go to the Fargate stand-in, a subprocess running
+infra/fargate/entry.py).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 from infra.local import demo_data
 from infra.local.dispatcher import Dispatcher, Source
 from infra.local.emulation import Emulation, start_emulation
+from infra.local.fargate import SubprocessLauncher
 from infra.local.functions import LoadedFunction, load_all
 from infra.local.http_adapter import ApiServer
 
@@ -44,6 +47,7 @@ class StackConfig:
     visibility_timeout_s: int | None = None
     seed_demo: bool = True
     data_dirs: tuple[str, ...] = ()
+    fargate_min_candles: int = 0  # 0 = every run in the worker "Lambda"
 
 
 @dataclass
@@ -54,6 +58,7 @@ class RunningStack:
     functions: dict[str, LoadedFunction]
     dispatcher: Dispatcher
     api: ApiServer
+    fargate: SubprocessLauncher | None = None
 
     @property
     def api_url(self) -> str:
@@ -64,6 +69,8 @@ class RunningStack:
         self.api.shutdown()
         self.api.server_close()
         self.dispatcher.stop()
+        if self.fargate is not None:
+            self.fargate.stop()
         self.emulation.stop()
 
 
@@ -75,12 +82,35 @@ def start_stack(config: StackConfig) -> RunningStack:
         demo_data.seed(emu.client("s3"), bucket, emu.env.get("DATA_PREFIX", "data/"),
                        config.data_dirs, synthetic=config.seed_demo)
     functions = load_all(emu.model.functions, emu.model.region)
+    fargate = _fargate_stand_in(emu, functions, config.fargate_min_candles)
     dispatcher = Dispatcher(_sources(emu, functions, config.workers),
                             lambda: emu.client("sqs"), emu.model.region)
     dispatcher.start()
     api = ApiServer((config.host, config.port), functions, emu.model.cors)
     api.serve_in_thread()  # accepting requests from here on
-    return RunningStack(emulation=emu, functions=functions, dispatcher=dispatcher, api=api)
+    return RunningStack(emulation=emu, functions=functions, dispatcher=dispatcher, api=api,
+                        fargate=fargate)
+
+
+def _fargate_stand_in(emu: Emulation, functions: dict[str, LoadedFunction],
+                      min_candles: int) -> SubprocessLauncher | None:
+    """With ``min_candles`` > 0, route long runs to a subprocess container: the threshold
+    goes into the worker's settings, the launcher into its (in-process) services."""
+    if min_candles <= 0:
+        return None
+    worker = functions["WorkerFunction"].spec
+    emu.env["FARGATE_MIN_CANDLES"] = worker.environment["FARGATE_MIN_CANDLES"] = str(min_candles)
+    os.environ["FARGATE_MIN_CANDLES"] = str(min_candles)  # settings are read on first use
+    launcher = SubprocessLauncher({**emu.env, **worker.environment})
+    from backtest_core.services import services  # the handlers' shared services
+
+    svc = services()
+    if svc.settings.fargate_min_candles != min_candles:
+        raise RuntimeError("the worker's settings were read before FARGATE_MIN_CANDLES was set")
+    svc.launcher = launcher
+    log.info("Fargate stand-in on: runs of >= %d estimated candles go to a subprocess",
+             min_candles)
+    return launcher
 
 
 def _sources(emu: Emulation, functions: dict[str, LoadedFunction], workers: int) -> list[Source]:
@@ -143,6 +173,7 @@ def parse_config(argv: list[str] | None = None) -> StackConfig:
         visibility_timeout_s=int(visibility) if visibility else None,
         seed_demo=env.get("SEED_DEMO", "1") != "0",
         data_dirs=tuple(d for d in env.get("DATA_DIRS", "").split(os.pathsep) if d),
+        fargate_min_candles=int(env.get("FARGATE_MIN_CANDLES") or 0),
     )
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from backtest_core.symbols import normalize_symbol, normalize_timeframe
+from backtest_core.symbols import TIMEFRAME_SECONDS, normalize_symbol, normalize_timeframe
 
 MAX_SYMBOLS = 50
 Symbol = Annotated[str, AfterValidator(normalize_symbol)]
@@ -79,11 +79,27 @@ class BacktestRequest(BaseModel):
 
 
 class QueueMessage(BaseModel):
-    """Body of a jobs-queue message: just enough to find the task."""
+    """Body of a jobs-queue message: just enough to find the task.
+
+    ``kind`` is "run" (submit: run the task) or "watch" (the worker's delayed check on a
+    task handed off to Fargate, usecases/long_run.py); older bodies without it are "run".
+    """
 
     task_id: str
     owner: str
     enqueued_at: str
+    kind: Literal["run", "watch"] = "run"
+
+
+def estimated_candles(request: BacktestRequest) -> int:
+    """Upper bound of candles the run reads: symbols × bars in the window.
+
+    >>> estimated_candles(BacktestRequest(strategy="s", symbols=["BTC_KRW"],
+    ...     start_date="2024-01-01", end_date="2024-01-02", timeframe="1h"))
+    48
+    """
+    days = (request.end_date - request.start_date).days + 1
+    return len(request.symbols) * days * 86400 // TIMEFRAME_SECONDS[request.timeframe]
 
 
 class TaskRecord(BaseModel):

@@ -7,6 +7,7 @@ from typing import Any
 from backtest_core.models import QueueMessage
 
 MAX_VISIBILITY_S = 43_200  # SQS's limit (12 h)
+MAX_DELAY_S = 900  # SQS's DelaySeconds limit (15 min)
 
 
 class JobQueue:
@@ -14,9 +15,13 @@ class JobQueue:
         self._sqs = sqs
         self._url = queue_url
 
-    def send(self, message: QueueMessage) -> str:
-        """Send the message; returns its SQS message id. Errors propagate (caller fails the task)."""
-        resp = self._sqs.send_message(QueueUrl=self._url, MessageBody=message.model_dump_json())
+    def send(self, message: QueueMessage, delay_s: int = 0) -> str:
+        """Send the message, invisible for ``delay_s`` seconds (clamped to 0..900, SQS's
+        limit); returns its SQS message id. Errors propagate to the caller."""
+        resp = self._sqs.send_message(
+            QueueUrl=self._url, MessageBody=message.model_dump_json(),
+            DelaySeconds=max(0, min(delay_s, MAX_DELAY_S)),
+        )
         return resp["MessageId"]
 
     def retry_after(self, receipt_handle: str, seconds: int) -> None:

@@ -99,6 +99,16 @@ class TaskRepository:
              ":stage": "loading_data"},
         )
 
+    def adopt(self, task_id: str, attempt: int, now: datetime, lease_s: int) -> TaskRecord:
+        """A Fargate container takes up the attempt the worker claimed for it (no new claim):
+        only while that attempt still owns the task; renews the lease."""
+        return self._update(
+            task_id, "SET lease_expires_at = :lease, updated_at = :now",
+            "#s = :running AND attempt = :attempt AND expires_at > :epoch",
+            {":lease": epoch_s(now) + lease_s, ":now": iso(now), ":running": "running",
+             ":attempt": attempt, ":epoch": epoch_s(now)},
+        )
+
     def heartbeat(self, task_id: str, attempt: int, now: datetime, lease_s: int) -> TaskRecord:
         return self._update(
             task_id, "SET lease_expires_at = :lease",

@@ -8,6 +8,7 @@ from datetime import datetime
 from functools import cache
 
 from backtest_core import aws
+from backtest_core.launcher import EcsLauncher, Launcher
 from backtest_core.queue import JobQueue
 from backtest_core.repository import TaskRepository
 from backtest_core.settings import Settings, settings
@@ -23,10 +24,16 @@ class Services:
     results: ResultStore
     candles: S3CandleReader
     clock: Callable[[], datetime] = field(default=utc_now)
+    # Starts Fargate containers for long runs; None = every run stays in the worker Lambda.
+    # The local stack injects its subprocess stand-in here.
+    launcher: Launcher | None = None
 
     @classmethod
-    def from_settings(cls, cfg: Settings, clock: Callable[[], datetime] = utc_now) -> Services:
+    def from_settings(cls, cfg: Settings, clock: Callable[[], datetime] = utc_now,
+                      launcher: Launcher | None = None) -> Services:
         s3 = aws.client("s3")
+        if launcher is None and cfg.fargate_enabled:
+            launcher = EcsLauncher(aws.client("ecs"), cfg)
         return cls(
             settings=cfg,
             tasks=TaskRepository(aws.client("dynamodb"), cfg.tasks_table, cfg.task_ttl_hours),
@@ -34,6 +41,7 @@ class Services:
             results=ResultStore(s3, cfg.bucket, cfg.results_prefix),
             candles=S3CandleReader(s3, cfg.bucket, cfg.data_prefix),
             clock=clock,
+            launcher=launcher,
         )
 
 

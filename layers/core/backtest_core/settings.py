@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from functools import cache
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 
 class Settings(BaseModel):
@@ -26,6 +26,26 @@ class Settings(BaseModel):
                                  description="visibility after a transient failure, × receives")
     tracing_enabled: bool = False
     progress_interval_s: float = Field(default=1.0, ge=0, description="min gap between writes")
+    # Long runs on Fargate (0 = disabled): a task whose estimated candles reach this count
+    # runs in the container instead of the worker Lambda (usecases/long_run.py).
+    fargate_min_candles: int = Field(default=0, ge=0)
+    fargate_cluster: str | None = None
+    fargate_task_definition: str | None = None
+    fargate_subnets: list[str] = Field(default_factory=list)
+    fargate_security_groups: list[str] = Field(default_factory=list)
+    fargate_container: str = "runner"
+
+    @field_validator("fargate_subnets", "fargate_security_groups", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @property
+    def fargate_enabled(self) -> bool:
+        """True when long runs go to ECS (threshold set and a cluster to run them in)."""
+        return self.fargate_min_candles > 0 and bool(self.fargate_cluster)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -43,6 +63,12 @@ class Settings(BaseModel):
             "sync_max_candles": "SYNC_MAX_CANDLES",
             "progress_interval_s": "PROGRESS_INTERVAL_S",
             "retry_backoff_s": "RETRY_BACKOFF_S",
+            "fargate_min_candles": "FARGATE_MIN_CANDLES",
+            "fargate_cluster": "FARGATE_CLUSTER",
+            "fargate_task_definition": "FARGATE_TASK_DEFINITION",
+            "fargate_subnets": "FARGATE_SUBNETS",
+            "fargate_security_groups": "FARGATE_SECURITY_GROUPS",
+            "fargate_container": "FARGATE_CONTAINER",
         }
         values: dict[str, object] = {
             field: env[var] for field, var in mapping.items() if env.get(var)

@@ -98,7 +98,24 @@ def global_env(template: dict[str, Any]) -> dict[str, Any]:
 
 
 def statements(fn: dict[str, Any]) -> list[dict[str, Any]]:
-    return [s for policy in fn["Properties"].get("Policies") or [] for s in policy["Statement"]]
+    """Every statement of a function's policies, both branches of a conditional policy."""
+    out = []
+    for policy in fn["Properties"].get("Policies") or []:
+        branches = policy["Fn::If"][1:] if "Fn::If" in policy else [policy]
+        out += [s for branch in branches if "Statement" in branch for s in branch["Statement"]]
+    return out
+
+
+def runner_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    role = template["Resources"]["RunnerTaskRole"]["Properties"]
+    return [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+
+
+def granted_statements(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(owner, statement) of every function policy and of the Fargate runner's task role."""
+    return [(fid, s) for fid, fn in functions(template).items() for s in statements(fn)] + [
+        ("RunnerTaskRole", s) for s in runner_statements(template)
+    ]
 
 
 # ---------------------------------------------------------------- routes and functions
@@ -308,14 +325,13 @@ def test_given_globals_then_every_contract_env_var_is_set(template):
 
 
 def test_given_function_policies_then_no_statement_grants_a_wildcard_resource(template):
-    for fid, fn in functions(template).items():
-        for statement in statements(fn):
-            resources = statement["Resource"]
-            resources = resources if isinstance(resources, list) else [resources]
-            assert "*" not in resources, fid
-            actions = statement["Action"]
-            actions = actions if isinstance(actions, list) else [actions]
-            assert not any(a.endswith(":*") for a in actions), fid
+    for fid, statement in granted_statements(template):
+        resources = statement["Resource"]
+        resources = resources if isinstance(resources, list) else [resources]
+        assert "*" not in resources, fid
+        actions = statement["Action"]
+        actions = actions if isinstance(actions, list) else [actions]
+        assert not any(a.endswith(":*") for a in actions), fid
 
 
 def test_given_s3_object_grants_then_they_are_scoped_to_the_data_or_results_prefix(template):
@@ -324,15 +340,12 @@ def test_given_s3_object_grants_then_they_are_scoped_to_the_data_or_results_pref
         f"${{DataBucket.Arn}}/{env['DATA_PREFIX']}*",
         f"${{DataBucket.Arn}}/{env['RESULTS_PREFIX']}*",
     }
-    for fid, fn in functions(template).items():
-        for statement in statements(fn):
-            actions = (
-                statement["Action"]
-                if isinstance(statement["Action"], list)
-                else [statement["Action"]]
-            )
-            if any(a.startswith("s3:") and a != "s3:ListBucket" for a in actions):
-                assert statement["Resource"]["Fn::Sub"] in allowed, fid
+    for fid, statement in granted_statements(template):
+        actions = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+        if any(a.startswith("s3:") and a != "s3:ListBucket" for a in actions):
+            assert statement["Resource"]["Fn::Sub"] in allowed, fid
 
 
 def test_given_api_functions_without_aws_access_then_they_have_no_policies(template):
@@ -397,3 +410,63 @@ def test_given_samconfig_then_each_environment_deploys_known_parameters(template
         overrides = dict(item.split("=", 1) for item in deploy["parameter_overrides"].split())
         assert set(overrides) <= set(template["Parameters"]), f"[{env_name}] unknown parameter"
         assert overrides["Environment"] == expected
+
+
+# ---------------------------------------------------------------- Fargate runner (long runs)
+FARGATE_RESOURCES = {
+    "RunnerCluster": "AWS::ECS::Cluster",
+    "RunnerLogGroup": "AWS::Logs::LogGroup",
+    "RunnerExecutionRole": "AWS::IAM::Role",
+    "RunnerTaskRole": "AWS::IAM::Role",
+    "RunnerTaskDefinition": "AWS::ECS::TaskDefinition",
+}
+
+
+def test_given_default_parameters_then_fargate_is_off_and_its_resources_are_conditional(template):
+    assert default(template, "FargateImageUri") == ""
+    assert template["Conditions"]["HasFargate"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "FargateImageUri"}, ""]}]
+    }
+    conditional = {lid: r["Type"] for lid, r in template["Resources"].items()
+                   if r.get("Condition") == "HasFargate"}
+    assert conditional == FARGATE_RESOURCES
+    worker_env = functions(template)["WorkerFunction"]["Properties"]["Environment"]["Variables"]
+    assert {k for k in worker_env if k.startswith("FARGATE_")} == {
+        "FARGATE_MIN_CANDLES", "FARGATE_CLUSTER", "FARGATE_TASK_DEFINITION", "FARGATE_SUBNETS",
+        "FARGATE_SECURITY_GROUPS", "FARGATE_CONTAINER"}
+    for name, value in worker_env.items():
+        if name.startswith("FARGATE_"):
+            condition, _, otherwise = value["Fn::If"]
+            assert condition == "HasFargate" and otherwise == {"Ref": "AWS::NoValue"}, name
+
+
+def test_given_the_runner_task_definition_then_it_runs_the_container_like_the_functions(template):
+    props = template["Resources"]["RunnerTaskDefinition"]["Properties"]
+    assert props["RequiresCompatibilities"] == ["FARGATE"] and props["NetworkMode"] == "awsvpc"
+    assert (default(template, "FargateCpu"), default(template, "FargateMemory")) == ("1024", "4096")
+    (container,) = props["ContainerDefinitions"]
+    assert container["Name"] == "runner"  # = FARGATE_CONTAINER of the worker
+    assert container["Image"] == {"Ref": "FargateImageUri"}
+    env = {e["Name"]: e["Value"] for e in container["Environment"]}
+    assert env == global_env(template), "the container's settings drifted from Globals"
+    assert container["LogConfiguration"]["Options"]["awslogs-group"] == {"Ref": "RunnerLogGroup"}
+    group = template["Resources"]["RunnerLogGroup"]["Properties"]
+    assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_given_the_worker_then_it_may_start_only_the_runner_and_pass_only_its_roles(template):
+    worker = functions(template)["WorkerFunction"]
+    (conditional,) = [p["Fn::If"] for p in worker["Properties"]["Policies"] if "Fn::If" in p]
+    assert conditional[0] == "HasFargate" and conditional[2] == {"Ref": "AWS::NoValue"}
+    by_action = {s["Action"]: s for s in conditional[1]["Statement"]}
+    assert by_action["ecs:RunTask"]["Resource"] == {"Ref": "RunnerTaskDefinition"}
+    assert by_action["iam:PassRole"]["Resource"] == [
+        {"Fn::GetAtt": ["RunnerTaskRole", "Arn"]}, {"Fn::GetAtt": ["RunnerExecutionRole", "Arn"]}]
+    assert by_action["sqs:SendMessage"]["Resource"] == {"Fn::GetAtt": ["JobsQueue", "Arn"]}
+    execution = template["Resources"]["RunnerExecutionRole"]["Properties"]
+    assert execution["ManagedPolicyArns"] == [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/"
+                                               "service-role/AmazonECSTaskExecutionRolePolicy"}]
+    actions = {a for s in runner_statements(template)
+               for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    assert actions == {"dynamodb:GetItem", "dynamodb:UpdateItem", "s3:GetObject", "s3:ListBucket",
+                       "s3:PutObject", "s3:DeleteObject"}

@@ -15,9 +15,8 @@ from aws_lambda_powertools.event_handler.router import Router
 
 from backtest_core.catalog import validate_params
 from backtest_core.errors import PermanentTaskError, TooLargeForSync, ValidationFailed
-from backtest_core.models import BacktestRequest
+from backtest_core.models import BacktestRequest, estimated_candles
 from backtest_core.services import services
-from backtest_core.symbols import TIMEFRAME_SECONDS
 
 run_sync_router = Router()
 _ENGINE: list[Any] = []
@@ -26,12 +25,6 @@ _ENGINE: list[Any] = []
 def use_engine(engine: Any) -> None:
     """Install the engine (called once by the run_sync function at cold start)."""
     _ENGINE[:] = [engine]
-
-
-def estimated_candles(request: BacktestRequest) -> int:
-    """Upper bound of candles the run reads: symbols × bars in the window."""
-    days = (request.end_date - request.start_date).days + 1
-    return len(request.symbols) * days * 86400 // TIMEFRAME_SECONDS[request.timeframe]
 
 
 @run_sync_router.post("/api/backtests/run", summary="Run a small backtest synchronously")

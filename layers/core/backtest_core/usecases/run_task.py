@@ -17,7 +17,8 @@ from backtest_core.observability import MetricUnit, count, logger, traced
 from backtest_core.services import Services
 from backtest_core.usecases.progress import AttemptControl
 
-Outcome = Literal["completed", "failed", "cancelled", "skipped", "lease_lost"]
+Outcome = Literal["completed", "failed", "cancelled", "skipped", "lease_lost", "handed_off",
+                  "watching"]
 
 
 class Engine(Protocol):
@@ -28,9 +29,15 @@ class Engine(Protocol):
 def run_task(message: QueueMessage, engine: Engine, svc: Services) -> Outcome:
     """Process one delivery of ``message``; idempotent under redelivery."""
     logger.set_correlation_id(message.task_id)
-    record = _claim(message.task_id, svc)
+    record = claim_attempt(message.task_id, svc)
     if record is None:
         return "skipped"
+    return run_attempt(record, engine, svc)
+
+
+def run_attempt(record: TaskRecord, engine: Engine, svc: Services) -> Outcome:
+    """Run an attempt this process owns (claimed here, or adopted by the Fargate container):
+    heartbeat, progress, cancel checks, per-attempt result key, conditional completion."""
     started = time.monotonic()
     with AttemptControl(svc, record) as control:
         try:
@@ -56,9 +63,13 @@ def run_task(message: QueueMessage, engine: Engine, svc: Services) -> Outcome:
         return _complete(record, document, svc, time.monotonic() - started)
 
 
-def _claim(task_id: str, svc: Services) -> TaskRecord | None:
+def claim_attempt(
+    task_id: str, svc: Services, lease_s: int | None = None
+) -> TaskRecord | None:
+    """Claim (or take over) the task for a new attempt; None when another owns it or it is
+    terminal/missing. ``lease_s`` defaults to ``lease_seconds``."""
     try:
-        record = svc.tasks.claim(task_id, svc.clock(), svc.settings.lease_seconds)
+        record = svc.tasks.claim(task_id, svc.clock(), lease_s or svc.settings.lease_seconds)
     except TransitionRefused as lost:
         current = lost.current
         state = current.status.value if current else "missing"

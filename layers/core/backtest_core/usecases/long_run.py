@@ -1,0 +1,121 @@
+"""Long runs on Fargate: hand a claimed attempt to a container, and watch its lease.
+
+The worker routes a "run" message whose estimated candles reach ``fargate_min_candles`` to
+``hand_off``: it claims the task like ``run_task`` (attempt + 1, but a startup lease long
+enough for a container to start), starts the container with ``TASK_ID``/``ATTEMPT`` and
+queues a "watch" message delayed 15 min. The container (infra/fargate/entry.py) adopts that
+attempt (``run_adopted``) and runs it like the worker would, renewing the lease.
+
+``watch`` is the lease watchdog: terminal → done; live lease → look again in 15 min;
+expired lease (the container died or never started) → hand off again as attempt + 1, or
+fail the task after ``MAX_ATTEMPTS``. Every step is a conditional write, so duplicate
+messages, a stale container and a cancel can race safely.
+"""
+
+from __future__ import annotations
+
+from backtest_core.errors import TransitionRefused
+from backtest_core.models import QueueMessage, TaskRecord, TaskStatus, estimated_candles
+from backtest_core.observability import count, logger
+from backtest_core.services import Services
+from backtest_core.timeutil import epoch_s, iso
+from backtest_core.usecases.run_task import Engine, Outcome, claim_attempt, run_attempt, run_task
+
+WATCH_DELAY_S = 900  # SQS's maximum DelaySeconds
+STARTUP_LEASE_S = 600  # Fargate pulls the image and starts in ~1-3 min; leave ample room
+MAX_ATTEMPTS = 3  # as the jobs queue's maxReceiveCount
+STOPPED_REASON = "the Fargate task stopped without finishing"
+
+
+def process_message(message: QueueMessage, engine: Engine, svc: Services) -> Outcome:
+    """The worker's use case for one jobs-queue message: watch, hand off, or run here."""
+    if message.kind == "watch":
+        return watch(message, svc)
+    if _is_long_run(message.task_id, svc):
+        return hand_off(message, svc)
+    return run_task(message, engine, svc)
+
+
+def hand_off(message: QueueMessage, svc: Services) -> Outcome:
+    """Claim the task and start a container for the new attempt; "skipped" when another
+    owns it or it is terminal. A failed launch releases the lease and raises (SQS retries)."""
+    logger.set_correlation_id(message.task_id)
+    if svc.launcher is None:
+        raise RuntimeError("a long run needs a launcher: set FARGATE_CLUSTER and friends")
+    lease_s = max(svc.settings.lease_seconds, STARTUP_LEASE_S)
+    record = claim_attempt(message.task_id, svc, lease_s)
+    if record is None:
+        return "skipped"
+    try:
+        container = svc.launcher.launch(record.task_id, record.attempt)
+    except Exception as exc:
+        _release(record, exc, svc)
+        raise
+    logger.info("handed off to Fargate", extra={"task_id": record.task_id,
+                                                "attempt": record.attempt,
+                                                "container": container})
+    _send_watch(record, svc)
+    return "handed_off"
+
+
+def watch(message: QueueMessage, svc: Services) -> Outcome:
+    """The lease watchdog of a handed-off task (see the module docstring)."""
+    logger.set_correlation_id(message.task_id)
+    now = svc.clock()
+    record = svc.tasks.get(message.task_id, now)
+    if record is None or record.status is not TaskStatus.RUNNING:
+        return "skipped"  # terminal (or never claimed): nothing to watch
+    if record.lease_expires_at is not None and record.lease_expires_at >= epoch_s(now):
+        _send_watch(record, svc)
+        return "watching"
+    if record.attempt < MAX_ATTEMPTS:
+        logger.warning("Fargate lease expired; relaunching",
+                       extra={"task_id": record.task_id, "attempt": record.attempt})
+        return hand_off(message, svc)
+    error = f"Backtest failed after {record.attempt} attempts: {record.last_error or STOPPED_REASON}"
+    try:
+        svc.tasks.fail(record.task_id, error, now, attempt=record.attempt)
+    except TransitionRefused:
+        return "skipped"  # it finished, was cancelled or taken over meanwhile
+    count("BacktestsFailed")
+    logger.warning("failed", extra={"task_id": record.task_id, "error": error})
+    return "failed"
+
+
+def run_adopted(task_id: str, attempt: int, engine: Engine, svc: Services) -> Outcome:
+    """The container's use case: adopt ``attempt`` (claimed by ``hand_off``) and run it.
+    "skipped" when that attempt no longer owns the task (cancelled, superseded, expired)."""
+    logger.set_correlation_id(task_id)
+    try:
+        record = svc.tasks.adopt(task_id, attempt, svc.clock(), svc.settings.lease_seconds)
+    except TransitionRefused as lost:
+        state = lost.current.status.value if lost.current else "missing"
+        logger.info("not adopted", extra={"task_id": task_id, "attempt": attempt,
+                                          "current_status": state})
+        return "skipped"
+    logger.info("adopted", extra={"task_id": task_id, "attempt": attempt})
+    return run_attempt(record, engine, svc)
+
+
+def _is_long_run(task_id: str, svc: Services) -> bool:
+    threshold = svc.settings.fargate_min_candles
+    if svc.launcher is None or threshold <= 0:
+        return False
+    record = svc.tasks.get(task_id, svc.clock())
+    return record is not None and estimated_candles(record.request) >= threshold
+
+
+def _send_watch(record: TaskRecord, svc: Services) -> None:
+    svc.queue.send(QueueMessage(task_id=record.task_id, owner=record.owner,
+                                enqueued_at=iso(svc.clock()), kind="watch"),
+                   delay_s=WATCH_DELAY_S)
+
+
+def _release(record: TaskRecord, exc: Exception, svc: Services) -> None:
+    logger.exception("Fargate launch failed; SQS will redeliver",
+                     extra={"task_id": record.task_id})
+    try:
+        svc.tasks.release_lease(record.task_id, record.attempt, svc.clock(),
+                                f"{type(exc).__name__}: {exc}")
+    except Exception:  # best effort: the startup lease expires on its own
+        logger.warning("could not release lease", extra={"task_id": record.task_id})
