@@ -7,8 +7,8 @@ exactly like the worker Lambda would: lease + heartbeat, progress, cancel checks
 per-attempt result key, conditional completion.
 
 Exit codes: 0 when the task reached a terminal state or the attempt was no longer ours
-(skipped); 1 on a transient error (the lease is released, so the worker's lease watch
-relaunches at once); 2 on a usage error.
+(skipped); 1 on a transient error (the lease is released, so the worker's lease
+watch relaunches it at its next look, within 15 min); 2 on a usage error.
 """
 
 from __future__ import annotations

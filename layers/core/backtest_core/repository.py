@@ -52,6 +52,10 @@ class TaskRepository:
         return _live(item, now)
 
     @staticmethod
+    def lease_is_live(record: TaskRecord, now: datetime) -> bool:
+        return record.lease_expires_at is not None and record.lease_expires_at >= epoch_s(now)
+
+    @staticmethod
     def is_expired(record: TaskRecord, now: datetime) -> bool:
         return record.expires_at <= epoch_s(now)
 
@@ -92,7 +96,7 @@ class TaskRepository:
             task_id,
             "SET #s = :running, attempt = if_not_exists(attempt, :zero) + :one, "
             "lease_expires_at = :lease, started_at = if_not_exists(started_at, :now), "
-            "stage = if_not_exists(stage, :stage), updated_at = :now",
+            "stage = if_not_exists(stage, :stage), updated_at = :now REMOVE last_error",
             "(#s = :queued OR (#s = :running AND lease_expires_at < :epoch)) AND expires_at > :epoch",
             {":running": "running", ":queued": "queued", ":zero": 0, ":one": 1,
              ":lease": epoch_s(now) + lease_s, ":now": iso(now), ":epoch": epoch_s(now),

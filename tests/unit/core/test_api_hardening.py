@@ -148,3 +148,20 @@ def test_given_a_cursor_with_an_empty_key_value_when_listing_then_422_not_500(
     assert (reply.status, reply.body) == (
         422, {"detail": [{"loc": ["query", "cursor"], "msg": "Invalid cursor",
                           "type": "value_error"}]})
+
+
+def test_given_concurrent_valid_and_unreadable_bodies_then_every_unreadable_one_is_422(api):
+    import concurrent.futures
+
+    good = {"strategy": "volume_zone_breakout", "symbols": ["BTC_KRW"],
+            "start_date": "2024-01-01", "end_date": "2024-01-31"}
+
+    def one(i: int) -> tuple[bool, int]:
+        bad = i % 2 == 1
+        body = b"\xff\xfe" if bad else good
+        return bad, api.call("POST", "/api/backtests/run-async", body).status
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(one, range(60)))
+    assert {status for bad, status in results if bad} == {422}
+    assert {status for bad, status in results if not bad} == {200}

@@ -172,7 +172,8 @@ def test_given_a_launch_failure_then_the_lease_is_released_and_the_error_raised(
         process_message(message, FakeEngine(), svc)
     record = svc.tasks.get("t1", clock())
     assert record.status is TaskStatus.RUNNING and record.lease_expires_at < clock().timestamp()
-    assert "RESOURCE:MEMORY" in record.last_error and sent == []
+    assert "RESOURCE:MEMORY" in record.last_error
+    assert [m.kind for m, _ in sent] == ["watch"]  # sent before the launch; harmless spare
     svc.launcher.error = None  # the redelivery takes over at once
     assert process_message(message, FakeEngine(), svc) == "handed_off"
     assert launcher.calls == [("t1", 2)]
@@ -286,3 +287,36 @@ def test_given_no_fargate_settings_then_it_is_disabled_by_default():
 def test_given_an_old_message_body_without_kind_then_it_is_a_run_message():
     body = json.dumps({"task_id": "t1", "owner": "a", "enqueued_at": "x"})
     assert QueueMessage.model_validate_json(body).kind == "run"
+
+
+def test_given_the_watch_cannot_be_sent_then_nothing_is_launched_and_the_lease_released(
+    svc, clock, launcher
+):
+    message = _queued(svc, clock)
+    real_send = svc.queue.send
+
+    def broken(message, delay_s=0):
+        raise RuntimeError("SQS unavailable")
+
+    svc.queue.send = broken
+    with pytest.raises(RuntimeError):
+        process_message(message, FakeEngine(), svc)
+    assert launcher.calls == []
+    record = svc.tasks.get("t1", clock())
+    assert record.lease_expires_at < clock().timestamp()
+    svc.queue.send = real_send  # the redelivery hands off with its watch
+    assert process_message(message, FakeEngine(), svc) == "handed_off"
+    assert launcher.calls == [("t1", 2)]
+
+
+def test_given_a_dead_lettered_watch_while_the_container_is_alive_then_the_run_is_not_failed(
+    svc, clock, launcher, sent
+):
+    from backtest_core.usecases.dead_letter import fail_dead_letter
+
+    message = _queued(svc, clock)
+    assert process_message(message, FakeEngine(), svc) == "handed_off"
+    sent.clear()
+    assert fail_dead_letter(_watch(message), 3, svc) is False
+    assert svc.tasks.get("t1", clock()).status is TaskStatus.RUNNING
+    assert [(m.kind, d) for m, d in sent] == [("watch", WATCH_DELAY_S)]

@@ -212,3 +212,26 @@ def test_given_a_takeover_then_stage_and_symbols_done_never_go_backwards(svc, cl
     assert all(p >= 0.6 and d >= 1 for p, _, d in seen)
     final = svc.tasks.get("t1", clock())
     assert (final.progress, final.stage) == (1.0, "saving_results")
+
+
+def test_given_a_transient_error_while_saving_then_the_lease_is_released_for_the_retry(
+    svc, clock, aws
+):
+    message = _queued(svc, clock)
+    real_put = svc.results.put
+    failures = iter([RuntimeError("S3 503 Slow Down")])
+
+    def flaky_put(task_id, attempt, document):
+        for error in failures:
+            raise error
+        return real_put(task_id, attempt, document)
+
+    svc.results.put = flaky_put
+    with pytest.raises(RuntimeError):
+        run_task(message, FakeEngine(), svc)
+    record = svc.tasks.get("t1", clock())
+    assert record.status is TaskStatus.RUNNING
+    assert record.lease_expires_at < clock().timestamp()
+    assert record.last_error == "RuntimeError: S3 503 Slow Down"
+    assert run_task(message, FakeEngine(), svc) == "completed"  # not skipped
+    assert svc.tasks.get("t1", clock()).last_error is None

@@ -7,6 +7,7 @@ its 422 items carry pydantic extras), so every error goes through these handlers
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -33,7 +34,7 @@ def error_response(status: int, detail: Any, headers: dict[str, str] | None = No
 
 def make_resolver(*routers: Router) -> APIGatewayHttpResolver:
     """A validating HTTP API resolver with the given routers and the service's error mapping."""
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = _Resolver(enable_validation=True)
     for router in routers:
         app.include_router(router)
     # Runs right after Powertools' request validation: marks the request as read.
@@ -48,7 +49,7 @@ def make_resolver(*routers: Router) -> APIGatewayHttpResolver:
         # Powertools' validation lets these escape while it reads the request (a body that is
         # not UTF-8, JSON nested too deep or with a 5000-digit number, a content type it
         # cannot parse, multipart without boundary): bad input, so 422, never 500.
-        if app.context.get(_REQUEST_READ):
+        if _REQUEST_READ.get():
             return _unexpected(exc)
         return error_response(422, _unreadable_errors(exc))
 
@@ -70,11 +71,22 @@ def make_resolver(*routers: Router) -> APIGatewayHttpResolver:
     return app
 
 
-_REQUEST_READ = "backtest_request_read"
+# Per request and per thread (the local stack serves concurrent requests from one resolver):
+# False while Powertools reads and validates the request, True once the route runs.
+_REQUEST_READ: ContextVar[bool] = ContextVar("backtest_request_read", default=False)
+
+
+class _Resolver(APIGatewayHttpResolver):
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        token = _REQUEST_READ.set(False)
+        try:
+            return super().resolve(event, context)
+        finally:
+            _REQUEST_READ.reset(token)
 
 
 def _mark_request_read(app: APIGatewayHttpResolver, next_middleware: Any) -> Response:
-    app.append_context(**{_REQUEST_READ: True})
+    _REQUEST_READ.set(True)
     return next_middleware(app)
 
 

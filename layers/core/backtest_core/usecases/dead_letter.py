@@ -5,6 +5,7 @@ from __future__ import annotations
 from backtest_core.errors import TransitionRefused
 from backtest_core.models import QueueMessage
 from backtest_core.observability import count, logger
+from backtest_core.queue import MAX_DELAY_S
 from backtest_core.services import Services
 
 
@@ -13,6 +14,11 @@ def fail_dead_letter(message: QueueMessage, receive_count: int, svc: Services) -
     now = svc.clock()
     record = svc.tasks.get(message.task_id, now)
     if record is None or record.status.terminal:
+        return False
+    if message.kind == "watch" and svc.tasks.lease_is_live(record, now):
+        # Only the watchdog message failed; its container is alive and heartbeating:
+        # keep watching instead of failing a healthy run.
+        svc.queue.send(message, delay_s=MAX_DELAY_S)
         return False
     # The record counts the worker's claims exactly; a DLQ message's ApproximateReceiveCount
     # also counts the DLQ consumer's own receives, so it is only the fallback (never claimed).

@@ -17,11 +17,12 @@ from __future__ import annotations
 from backtest_core.errors import TransitionRefused
 from backtest_core.models import QueueMessage, TaskRecord, TaskStatus, estimated_candles
 from backtest_core.observability import count, logger
+from backtest_core.queue import MAX_DELAY_S
 from backtest_core.services import Services
-from backtest_core.timeutil import epoch_s, iso
+from backtest_core.timeutil import iso
 from backtest_core.usecases.run_task import Engine, Outcome, claim_attempt, run_attempt, run_task
 
-WATCH_DELAY_S = 900  # SQS's maximum DelaySeconds
+WATCH_DELAY_S = MAX_DELAY_S  # look again in 15 min (SQS's longest delay)
 STARTUP_LEASE_S = 600  # Fargate pulls the image and starts in ~1-3 min; leave ample room
 MAX_ATTEMPTS = 3  # as the jobs queue's maxReceiveCount
 STOPPED_REASON = "the Fargate task stopped without finishing"
@@ -47,6 +48,9 @@ def hand_off(message: QueueMessage, svc: Services) -> Outcome:
     if record is None:
         return "skipped"
     try:
+        # The watch goes first: once the claim holds, a lost watch would leave nobody to
+        # notice a container that dies (a spare watch is harmless: it stops at terminal).
+        _send_watch(record, svc)
         container = svc.launcher.launch(record.task_id, record.attempt)
     except Exception as exc:
         _release(record, exc, svc)
@@ -54,7 +58,6 @@ def hand_off(message: QueueMessage, svc: Services) -> Outcome:
     logger.info("handed off to Fargate", extra={"task_id": record.task_id,
                                                 "attempt": record.attempt,
                                                 "container": container})
-    _send_watch(record, svc)
     return "handed_off"
 
 
@@ -65,7 +68,7 @@ def watch(message: QueueMessage, svc: Services) -> Outcome:
     record = svc.tasks.get(message.task_id, now)
     if record is None or record.status is not TaskStatus.RUNNING:
         return "skipped"  # terminal (or never claimed): nothing to watch
-    if record.lease_expires_at is not None and record.lease_expires_at >= epoch_s(now):
+    if svc.tasks.lease_is_live(record, now):
         _send_watch(record, svc)
         return "watching"
     if record.attempt < MAX_ATTEMPTS:

@@ -47,6 +47,11 @@ def run_attempt(record: TaskRecord, engine: Engine, svc: Services) -> Outcome:
                     progress=control.report, should_cancel=control.should_cancel,
                     environment=svc.settings.environment,
                 )
+            control.report(0.9, "saving_results")
+            if control.should_cancel():
+                raise TaskCancelled("stopped before saving")
+            # Inside the try: an S3/DynamoDB error while saving is transient like any other.
+            return _complete(record, document, svc, time.monotonic() - started)
         except TaskCancelled:
             logger.info("stopped: " + (control.stopped_reason or "cancelled"))
             return "lease_lost" if control.stopped_reason == "lease_lost" else "cancelled"
@@ -55,12 +60,6 @@ def run_attempt(record: TaskRecord, engine: Engine, svc: Services) -> Outcome:
         except Exception as exc:
             _release(record, exc, svc)
             raise
-        if control.should_cancel():
-            return "cancelled"
-        control.report(0.9, "saving_results")
-        if control.should_cancel():
-            return "cancelled"
-        return _complete(record, document, svc, time.monotonic() - started)
 
 
 def claim_attempt(
