@@ -29,11 +29,9 @@ class Services:
     launcher: Launcher | None = None
 
     @classmethod
-    def from_settings(cls, cfg: Settings, clock: Callable[[], datetime] = utc_now,
-                      launcher: Launcher | None = None) -> Services:
+    def from_settings(cls, cfg: Settings, clock: Callable[[], datetime] = utc_now) -> Services:
         s3 = aws.client("s3")
-        if launcher is None and cfg.fargate_enabled:
-            launcher = EcsLauncher(aws.client("ecs"), cfg)
+        launcher = EcsLauncher(aws.client("ecs"), cfg) if cfg.fargate_enabled else None
         return cls(
             settings=cfg,
             tasks=TaskRepository(aws.client("dynamodb"), cfg.tasks_table, cfg.task_ttl_hours),

@@ -255,6 +255,13 @@ def test_given_the_jobs_queue_then_three_receives_lead_to_the_dead_letter_queue(
     assert queue["SqsManagedSseEnabled"] is True and dlq["SqsManagedSseEnabled"] is True
 
 
+def test_given_the_fargate_watchdog_then_it_allows_as_many_attempts_as_sqs_receives(template):
+    from backtest_core.usecases.long_run import MAX_ATTEMPTS
+
+    queue = template["Resources"]["JobsQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == MAX_ATTEMPTS
+
+
 def test_given_both_sqs_events_then_they_report_batch_item_failures(template):
     sqs = {fid: props for fid, props in events(template, "SQS")}
     assert set(sqs) == {"WorkerFunction", "DlqFunction"}
