@@ -93,6 +93,7 @@ def _ratios(equity: np.ndarray, bars_per_year: float) -> tuple[float, float]:
     mean, std = float(np.mean(r)), float(np.std(r, ddof=1))
     downside = math.sqrt(float(np.mean(np.minimum(r, 0.0) ** 2)))
     scale = math.sqrt(bars_per_year)
-    sharpe = mean / std * scale if std > 0 else 0.0
+    # A spread within float rounding of the mean is no spread (else 1e16-size ratios).
+    sharpe = mean / std * scale if std > 1e-12 * abs(mean) and std > 0 else 0.0
     sortino = mean / downside * scale if downside > 0 else 0.0
     return sharpe, sortino

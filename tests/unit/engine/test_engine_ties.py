@@ -31,3 +31,11 @@ def test_given_an_exact_tie_then_it_counts_as_reached():
                                np.array([0.1, 0.1, 1.0]), window=2, num_bins=20,
                                top_fraction=0.5)
     assert levels[2] == pytest.approx(100.95)
+
+
+def test_given_constant_per_bar_returns_then_sharpe_is_zero_not_a_rounding_artifact():
+    from backtest_engine.portfolio import _ratios
+
+    equity = np.array([1.0, 1.1, 1.21, 1.331])  # +10 % every bar: no spread at all
+    sharpe, _ = _ratios(equity, 365.0)
+    assert sharpe == 0.0
