@@ -21,13 +21,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,15 +32,13 @@ from pathlib import Path
 import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: make the repository's infra package importable
+
+from infra.local.process import StackProcess  # noqa: E402
+
 TARGETS_P99_MS = {"submit": 100.0, "status": 50.0}
 TERMINAL = frozenset({"completed", "failed", "cancelled"})
 STATUS_READS_PER_SUBMIT = 3
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def one_symbol_request(i: int) -> dict[str, object]:
@@ -57,51 +51,6 @@ def one_symbol_request(i: int) -> dict[str, object]:
         "end_date": "2024-12-31",
         "timeframe": "1d",
     }
-
-
-class LocalStack:
-    """`python -m infra.local.stack` as a child process on free ports."""
-
-    def __init__(self, workers: int) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        # kept open for the child's whole life; closed in stop()
-        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115
-            prefix="bench_api_stack_", suffix=".log", delete=False)
-        env = {**os.environ, "PORT": str(self.port), "MOTO_PORT": str(free_port()),
-               "WORKERS": str(workers)}
-        self.proc = subprocess.Popen([sys.executable, "-m", "infra.local.stack"], cwd=ROOT,
-                                     env=env, stdout=self.log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-
-    def wait_healthy(self, timeout_s: float = 90.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"stack exited with {self.proc.returncode}:\n{self.tail()}")
-            try:
-                with urllib.request.urlopen(self.url + "/api/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"stack not healthy after {timeout_s:g} s:\n{self.tail()}")
-
-    def tail(self, lines: int = 30) -> str:
-        text = Path(self.log.name).read_text(errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
-
-    def stop(self) -> None:
-        """SIGTERM to our own process group, then SIGKILL if it does not exit in 15 s."""
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
-        self.log.close()
 
 
 @dataclass
@@ -298,10 +247,12 @@ def main(argv: list[str] | None = None) -> int:
     rec = burst = None
     try:
         if not url:
-            stack = LocalStack(args.workers)
-            print(f"starting local stack on {stack.url} (WORKERS={args.workers}) ...")
-            stack.wait_healthy()
-            url = stack.url
+            log_path = Path(tempfile.mkstemp(prefix="bench_api_stack_", suffix=".log")[1])
+            stack = StackProcess(log_path, WORKERS=str(args.workers))
+            print(f"starting local stack on {stack.api_url} (WORKERS={args.workers}; "
+                  f"log {log_path}) ...")
+            stack.wait_healthy(90.0)
+            url = stack.api_url
         print(f"API {url}")
         print(f"warm-up (one round per client, not measured): "
               f"{asyncio.run(warm_up(url, args.clients)):.1f} s")
@@ -323,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         if stack is not None:
-            stack.stop()
+            stack.stop(15.0)
     return 0
 
 

@@ -5,31 +5,16 @@ from __future__ import annotations
 import base64
 import json
 import time
-import urllib.error
-import urllib.request
-from typing import Any
 
 import pytest
+
+from tests.e2e.api_calls import call
 
 pytestmark = pytest.mark.e2e
 
 BODY = {"strategy": "volume_zone_breakout", "params": {"volume_window": 20},
         "symbols": ["BTC_KRW", "ETH_KRW"], "start_date": "2024-01-01",
         "end_date": "2025-12-31", "timeframe": "1h"}
-
-
-def call(api_url: str, method: str, path: str, body: Any = None,
-         headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(api_url + path, data=data, method=method,
-                                     headers={"content-type": "application/json", **(headers or {})})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as resp:
-            status, hdrs, raw = resp.status, dict(resp.headers), resp.read()
-    except urllib.error.HTTPError as err:
-        status, hdrs, raw = err.code, dict(err.headers), err.read()
-    text = raw.decode() if raw else ""
-    return status, {k.lower(): v for k, v in hdrs.items()}, json.loads(text) if text else None
 
 
 def bearer(sub: str) -> dict[str, str]:
