@@ -5,6 +5,7 @@
     backtest status TASK_ID        backtest cancel TASK_ID
     backtest history --limit 20    backtest result TASK_ID --out result.json
     backtest strategies            backtest run ...   (local engine, no API)
+    backtest data fetch|import|ls  (market data, see data_cli.py)
 
 Exit codes: 0 success; 1 API error, unreachable API or a task that did not complete;
 2 usage error; 130 interrupted.
@@ -20,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from backtest_client import data_cli
 from backtest_client.http import ApiError, ApiUnreachable, BacktestClient, WaitTimeout
 
 DEFAULT_API = "http://localhost:8000"
@@ -85,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="save the result document here")
 
     sub.add_parser("strategies", parents=[common], help="available strategies")
+    data_cli.add_subcommand(sub, common)
     sub.add_parser("run", help="run the engine locally (see `backtest run --help`)",
                    add_help=False)
     return parser
@@ -140,6 +143,8 @@ def _dispatch(client: BacktestClient, args: argparse.Namespace, as_json: bool) -
     out = render.make_console()
     if args.command == "submit":
         return _submit(client, args, as_json)
+    if args.command == "data":
+        return data_cli.run(args, client, as_json)
     if args.command == "status":
         doc = client.status(args.task_id)
         if not _emit(doc, as_json):

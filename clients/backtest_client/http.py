@@ -194,6 +194,10 @@ class BacktestClient:
         """GET /api/strategies → ``{strategies, count, details}``."""
         return self._json("GET", "/api/strategies")
 
+    def inventory(self) -> dict[str, Any]:
+        """GET /api/data/inventory → ``{items: [{symbol, timeframe, first, last, rows, source}]}``."""
+        return self._json("GET", "/api/data/inventory")
+
     def health(self) -> dict[str, Any]:
         """GET /api/health → ``{status: "ok", timestamp}``."""
         return self._json("GET", "/api/health")

@@ -75,11 +75,13 @@ def infer_timeframe(df: pd.DataFrame) -> str:
     raise DataError(f"cannot infer the timeframe: most common step is {step_s:g} s")
 
 
-def to_parquet_layout(df: pd.DataFrame, symbol: str, timeframe: str) -> dict[str, bytes]:
+def to_parquet_layout(df: pd.DataFrame, symbol: str, timeframe: str,
+                      metadata: dict[str, str] | None = None) -> dict[str, bytes]:
     """Split validated candles into one Parquet file per UTC year.
 
     Returns ``{"BTC_KRW/1D/2024.parquet": bytes, ...}`` (symbol and timeframe normalised;
     columns timestamp (naive UTC, ns) + float64 OHLCV, snappy-compressed), ready for a bucket or a directory.
+    ``metadata`` is written into every file's key-value metadata (see read_parquet_metadata).
     """
     folder = f"{normalize_symbol(symbol)}/{timeframe_dir(timeframe)}"
     frame = frame_from_candles(candles_from_frame(df, f"<{folder}>"))
@@ -88,7 +90,7 @@ def to_parquet_layout(df: pd.DataFrame, symbol: str, timeframe: str) -> dict[str
     # deprecates; every reader here takes naive times as UTC.
     frame["timestamp"] = frame["timestamp"].dt.tz_localize(None)
     return {
-        f"{folder}/{year}.parquet": _parquet_bytes(part.reset_index(drop=True))
+        f"{folder}/{year}.parquet": _parquet_bytes(part.reset_index(drop=True), metadata)
         for year, part in frame.groupby(years, sort=True)
     }
 
@@ -101,7 +103,16 @@ class _CapturingBuffer(io.BytesIO):
         super().close()
 
 
-def _parquet_bytes(frame: pd.DataFrame) -> bytes:
+def read_parquet_metadata(data: bytes) -> dict[str, str]:
+    """The key-value metadata of one Parquet file (without pandas' own ``pandas`` entry)."""
+    try:
+        meta = fastparquet.ParquetFile(io.BytesIO(data)).key_value_metadata
+    except Exception:  # corrupt input: no metadata, read_parquet reports the error
+        return {}
+    return {k: v for k, v in meta.items() if k != "pandas"}
+
+
+def _parquet_bytes(frame: pd.DataFrame, metadata: dict[str, str] | None = None) -> bytes:
     buffers: list[_CapturingBuffer] = []
 
     def _open(_path: str, _mode: str = "wb") -> _CapturingBuffer:
@@ -109,5 +120,5 @@ def _parquet_bytes(frame: pd.DataFrame) -> bytes:
         return buffers[-1]
 
     fastparquet.write("mem.parquet", frame, compression="SNAPPY", open_with=_open,
-                      write_index=False)
+                      write_index=False, custom_metadata=metadata)
     return buffers[0].value

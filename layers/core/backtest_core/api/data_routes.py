@@ -1,0 +1,30 @@
+"""GET /api/data/inventory (SPEC §12): which symbols, timeframes and dates are stored.
+
+Served by the data function; the docs function includes the router for the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from aws_lambda_powertools.event_handler.router import Router
+
+from backtest_core import aws
+from backtest_core.datastore import S3DataStore, inventory
+from backtest_core.inventory import InventoryView
+from backtest_core.settings import settings
+
+data_router = Router()
+
+
+@cache
+def data_store() -> S3DataStore:
+    """The bucket's data prefix (built once per process, at the first request)."""
+    cfg = settings()
+    return S3DataStore(aws.client("s3"), cfg.bucket, cfg.data_prefix)
+
+
+@data_router.get("/api/data/inventory", summary="Stored market data: symbols, timeframes, dates",
+                 tags=["data"])
+def get_inventory() -> InventoryView:
+    return inventory(data_store())
