@@ -16,6 +16,9 @@ runs, and installed trees are kept under build/budgets/ keyed by the requirement
 (c) Worker with both layers: core + engine dependencies (layers/engine/requirements.txt) +
     ``backtest_core`` + ``backtest_engine`` + functions/worker. Budget: <= 250 MB, Lambda's
     hard limit on unzipped function code plus layers.
+(d) Scheduled ingest with three layers: (c) + IngestLayer dependencies
+    (layers/ingest/requirements.txt: ccxt, tenacity) + ``backtest_ingest`` + functions/ingest.
+    Budget: <= 250 MB, the same hard limit.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-API_FUNCTIONS = ("submit", "status", "cancel", "history", "results", "strategies", "docs")
+API_FUNCTIONS = ("submit", "status", "cancel", "history", "results", "data", "strategies", "docs")
 HEAVY_MODULES = ("pandas", "numpy", "pyarrow", "aws_xray_sdk")
 RUNS = 5
 IMPORT_BUDGET_OVER_BOTO3_MS = 250.0
@@ -279,7 +282,28 @@ def size_rows() -> list[Row]:
             total <= WORKER_SIZE_BUDGET_MB * MB,
         )
     )
-    return rows
+    return rows + ingest_rows(core_reqs + engine_reqs, core_pkg + engine_pkg)
+
+
+def ingest_rows(base_reqs: list[str], base_pkgs: int) -> list[Row]:
+    """(d): the ingest function with CoreLayer + EngineLayer + IngestLayer."""
+    ingest_reqs = requirement_lines(ROOT / "layers" / "ingest" / "requirements.txt")
+    try:
+        deps = tree_bytes(pip_install(base_reqs + ingest_reqs))
+    except RuntimeError as exc:
+        return [Row("ingest + IngestLayer", "pip failed", "", str(exc)[:70], None)]
+    ingest_pkg = tree_bytes(ROOT / "layers" / "ingest" / "backtest_ingest")
+    total = deps + base_pkgs + ingest_pkg + tree_bytes(ROOT / "functions" / "ingest")
+    return [
+        Row(f"core + engine + ingest deps (+ {', '.join(ingest_reqs)})", _mb(deps), "", "", None),
+        Row(
+            "functions/ingest + Core + Engine + IngestLayer",
+            _mb(total),
+            f"<= {WORKER_SIZE_BUDGET_MB:.0f} MB",
+            "",
+            total <= WORKER_SIZE_BUDGET_MB * MB,
+        ),
+    ]
 
 
 def _mb(size: int) -> str:

@@ -8,13 +8,16 @@ Rules (an import counts anywhere in a module: top level, inside a function, unde
 literal name):
 
 - ``functions/<name>/``: first-party imports are ``backtest_core`` only; ``worker`` and
-  ``run_sync`` may also import ``backtest_engine``. Other functions import no pandas, numpy or
-  engine code, so their cold start stays small.
+  ``run_sync`` may also import ``backtest_engine``; ``ingest`` (the scheduled refresh) may
+  import ``backtest_engine`` and ``backtest_ingest``. Other functions import no pandas,
+  numpy, ccxt or engine code, so their cold start stays small.
 - ``layers/core/backtest_core/``: never pandas, numpy, pyarrow, fastparquet, aws_xray_sdk or
   ``backtest_engine`` (the Fargate container's entry point, ``infra/fargate/entry.py``,
   composes core and engine like the worker handler does).
 - ``layers/engine/backtest_engine/``: never boto3, botocore or ``backtest_core``, except
   ``adapter.py``, the one module that maps a core request to an engine call.
+- ``layers/ingest/backtest_ingest/`` (IngestLayer): composes core and engine with ccxt; never
+  ``backtest_client``. Neither the core nor the engine imports it or ccxt.
 - Everywhere: never pyarrow (fastparquet is the parquet engine; pyarrow is too big for Lambda).
 """
 
@@ -27,12 +30,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-HEAVY = frozenset({"pandas", "numpy", "pyarrow", "fastparquet"})
-FIRST_PARTY = frozenset({"backtest_core", "backtest_engine", "backtest_client", "infra"})
+HEAVY = frozenset({"pandas", "numpy", "pyarrow", "fastparquet", "ccxt"})
+FIRST_PARTY = frozenset({"backtest_core", "backtest_engine", "backtest_ingest", "backtest_client",
+                         "infra"})
 ENGINE_FUNCTIONS = frozenset({"worker", "run_sync"})
+INGEST_FUNCTIONS = frozenset({"ingest"})
 
-CORE_FORBIDDEN = HEAVY | {"aws_xray_sdk", "backtest_engine", "backtest_client"}
-ENGINE_FORBIDDEN = frozenset({"boto3", "botocore", "backtest_core", "backtest_client", "pyarrow"})
+CORE_FORBIDDEN = HEAVY | {"aws_xray_sdk", "backtest_engine", "backtest_ingest", "backtest_client"}
+ENGINE_FORBIDDEN = frozenset({"boto3", "botocore", "backtest_core", "backtest_ingest",
+                              "backtest_client", "pyarrow", "ccxt"})
+INGEST_FORBIDDEN = frozenset({"backtest_client", "infra", "pyarrow"})
 ENGINE_ADAPTERS = frozenset({"adapter.py"})  # may import backtest_core (and through it boto3)
 
 
@@ -80,7 +87,10 @@ def _rules_for(path: Path, root: Path) -> tuple[frozenset[str], str] | None:
     parts = path.relative_to(root).parts
     if len(parts) >= 3 and parts[0] == "functions":
         if parts[1] in ENGINE_FUNCTIONS:
-            forbidden = (FIRST_PARTY - {"backtest_core", "backtest_engine"}) | {"pyarrow"}
+            forbidden = (FIRST_PARTY - {"backtest_core", "backtest_engine"}) | {"pyarrow", "ccxt"}
+        elif parts[1] in INGEST_FUNCTIONS:
+            forbidden = (FIRST_PARTY - {"backtest_core", "backtest_engine", "backtest_ingest"}) | {
+                "pyarrow"}
         else:
             forbidden = (FIRST_PARTY - {"backtest_core"}) | HEAVY
         return frozenset(forbidden), f"functions/{parts[1]}"
@@ -92,6 +102,8 @@ def _rules_for(path: Path, root: Path) -> tuple[frozenset[str], str] | None:
         if path.name in ENGINE_ADAPTERS and len(parts) == 4:
             forbidden = ENGINE_FORBIDDEN - {"backtest_core", "boto3", "botocore"}
         return frozenset(forbidden), "backtest_engine"
+    if parts[:3] == ("layers", "ingest", "backtest_ingest"):
+        return INGEST_FORBIDDEN, "backtest_ingest"
     return None
 
 
@@ -116,6 +128,7 @@ def python_files(root: Path) -> Iterator[Path]:
         root / "functions",
         root / "layers" / "core" / "backtest_core",
         root / "layers" / "engine" / "backtest_engine",
+        root / "layers" / "ingest" / "backtest_ingest",
     ):
         if base.is_dir():
             yield from sorted(p for p in base.rglob("*.py") if "__pycache__" not in p.parts)

@@ -84,13 +84,18 @@ def _hourly(symbol: str) -> pd.DataFrame:
 
 
 def seed(
-    s3: Any, bucket: str, prefix: str, data_dirs: Iterable[str] = (), synthetic: bool = True
+    s3: Any, bucket: str, prefix: str, data_dirs: Iterable[str] = (), synthetic: bool = True,
+    skip: set[tuple[str, str]] = frozenset(),
 ) -> int:
-    """Write the demo symbols (unless ``synthetic`` is False) and the CSVs of ``data_dirs``
-    into ``bucket`` under ``prefix``; return the number of objects written."""
+    """Write the demo symbols (unless ``synthetic`` is False; not the (symbol, timeframe)
+    pairs in ``skip``, which have real data) and the CSVs of ``data_dirs`` into ``bucket``
+    under ``prefix``, with inventory manifest entries; return the number of objects written."""
+    from backtest_core.datastore import S3DataStore, record_files
+
     started = time.perf_counter()
     jobs: list[tuple[str, str, str]] = (
-        [(s, tf, "") for s in DEMO_SYMBOLS for tf in DEMO_TIMEFRAMES] if synthetic else []
+        [(s, tf, "") for s in DEMO_SYMBOLS for tf in DEMO_TIMEFRAMES if (s, tf) not in skip]
+        if synthetic else []
     )
     for folder in data_dirs:
         for path in sorted(Path(folder).glob("*.csv")):
@@ -100,14 +105,18 @@ def seed(
                 continue
             jobs.append((symbol, timeframe, str(path)))
     with ThreadPoolExecutor(max_workers=4) as pool:  # fastparquet/pandas release the GIL often
-        counts = list(pool.map(lambda job: _write(s3, bucket, prefix, *job), jobs))
+        written = list(pool.map(lambda job: _write(s3, bucket, prefix, *job), jobs))
+    record_files(S3DataStore(s3, bucket, prefix), {k: e for part in written for k, e in part.items()})
+    count = sum(len(part) for part in written)
     log.info("seeded %d objects (%d symbol/timeframe pairs) into s3://%s/%s in %.0f ms",
-             sum(counts), len(jobs), bucket, prefix, (time.perf_counter() - started) * 1000)
-    return sum(counts)
+             count, len(jobs), bucket, prefix, (time.perf_counter() - started) * 1000)
+    return count
 
 
-def _write(s3: Any, bucket: str, prefix: str, symbol: str, timeframe: str, csv: str) -> int:
+def _write(s3: Any, bucket: str, prefix: str, symbol: str, timeframe: str, csv: str
+           ) -> dict[str, Any]:
     from backtest_engine import load_csv, to_parquet_layout
+    from infra.local.local_data import describe_file
 
     if csv:
         frame, source = load_csv(csv), Path(csv).name
@@ -117,7 +126,7 @@ def _write(s3: Any, bucket: str, prefix: str, symbol: str, timeframe: str, csv: 
     for key, body in objects.items():
         s3.put_object(Bucket=bucket, Key=f"{prefix}{key}", Body=body,
                       Metadata={"source": source}, ContentType="application/vnd.apache.parquet")
-    return len(objects)
+    return {key: describe_file(body, key, source=source, origin=source) for key, body in objects.items()}
 
 
 def main(argv: list[str] | None = None) -> int:

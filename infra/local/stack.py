@@ -6,8 +6,8 @@ place of API Gateway. Ctrl-C (or SIGTERM) stops everything and exits 0.
 
 Environment (flags win): PORT (8000), HOST (127.0.0.1), WORKERS (2 worker pollers),
 MOTO_PORT (free port), LOCAL_VISIBILITY_TIMEOUT (seconds; overrides every queue's
-VisibilityTimeout), DATA_DIRS (``dir1:dir2`` of SYMBOL-TF.csv files), SEED_DEMO (1; 0 skips
-the demo candles), TEMPLATE (template.yaml of the repository), FARGATE_MIN_CANDLES (unset/0:
+VisibilityTimeout), DATA_DIRS (``dir1:dir2`` of SYMBOL-TF.csv files or layout trees; ``./data``,
+where `backtest data fetch` writes, is always loaded), SEED_DEMO (1; 0 skips the demo candles), TEMPLATE (template.yaml of the repository), FARGATE_MIN_CANDLES (unset/0:
 off; N: runs estimated at N candles or more go to the Fargate stand-in, a subprocess running
 infra/fargate/entry.py).
 """
@@ -26,7 +26,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.local import demo_data
+from infra.local import demo_data, local_data
 from infra.local.dispatcher import Dispatcher, Source
 from infra.local.emulation import Emulation, start_emulation
 from infra.local.fargate import SubprocessLauncher
@@ -79,8 +79,10 @@ def start_stack(config: StackConfig) -> RunningStack:
     emu = start_emulation(config.template, config.moto_port, config.visibility_timeout_s)
     if config.seed_demo or config.data_dirs:
         bucket = emu.env.get("BUCKET") or emu.model.buckets[0].name
-        demo_data.seed(emu.client("s3"), bucket, emu.env.get("DATA_PREFIX", "data/"),
-                       config.data_dirs, synthetic=config.seed_demo)
+        prefix = emu.env.get("DATA_PREFIX", "data/")
+        real = local_data.load_layout_dirs(emu.client("s3"), bucket, prefix, config.data_dirs)
+        demo_data.seed(emu.client("s3"), bucket, prefix, config.data_dirs,
+                       synthetic=config.seed_demo, skip=real)
     functions = load_all(emu.model.functions, emu.model.region)
     fargate = _fargate_stand_in(emu, functions, config.fargate_min_candles)
     dispatcher = Dispatcher(_sources(emu, functions, config.workers),
@@ -172,7 +174,9 @@ def parse_config(argv: list[str] | None = None) -> StackConfig:
         workers=args.workers,
         visibility_timeout_s=int(visibility) if visibility else None,
         seed_demo=env.get("SEED_DEMO", "1") != "0",
-        data_dirs=tuple(d for d in env.get("DATA_DIRS", "").split(os.pathsep) if d),
+        # ./data is where `backtest data fetch` writes by default (docs/data.md)
+        data_dirs=tuple(["data"] if Path("data").is_dir() else [])
+        + tuple(d for d in env.get("DATA_DIRS", "").split(os.pathsep) if d),
         fargate_min_candles=int(env.get("FARGATE_MIN_CANDLES") or 0),
     )
 

@@ -143,7 +143,9 @@ def build_model(
     r = Resolver(parameters=params, pseudo=pseudo, conditions=doc.get("Conditions") or {})
     register_physical_names(r, resources, endpoint_url.rstrip("/"), region, stack_name)
     globals_fn = r.resolve((doc.get("Globals") or {}).get("Function") or {})
-    by_type = _group(resources)
+    # A resource whose Condition is false does not exist (e.g. IngestFunction without symbols).
+    by_type = _group({lid: res for lid, res in resources.items()
+                      if "Condition" not in res or r.condition(res["Condition"])})
     queues = [_queue(r, lid, res) for lid, res in by_type.get("AWS::SQS::Queue", [])]
     arn_to_queue = {q.arn: q.logical_id for q in queues}
     return TemplateModel(

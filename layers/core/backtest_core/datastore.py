@@ -14,7 +14,13 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from backtest_core.inventory import MANIFEST_KEY, InventoryView, Manifest, build_inventory
+from backtest_core.inventory import (
+    MANIFEST_KEY,
+    FileEntry,
+    InventoryView,
+    Manifest,
+    build_inventory,
+)
 
 
 class DataStore(Protocol):
@@ -49,6 +55,14 @@ def read_manifest(store: DataStore) -> Manifest:
 def write_manifest(store: DataStore, manifest: Manifest) -> None:
     """Replace the manifest (last writer wins; a lost update only nulls an item's stats)."""
     store.put(MANIFEST_KEY, manifest.model_dump_json(indent=1).encode(), "manifest")
+
+
+def record_files(store: DataStore, entries: dict[str, FileEntry]) -> None:
+    """Add (or replace) the manifest entries of files just written."""
+    if entries:
+        manifest = read_manifest(store)
+        manifest.files.update(entries)
+        write_manifest(store, manifest)
 
 
 def inventory(store: DataStore) -> InventoryView:

@@ -16,16 +16,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 
 import pandas as pd
-from backtest_core.datastore import DataStore
-from backtest_engine.symbols import normalize_symbol, normalize_timeframe, timeframe_seconds
 
+from backtest_core.datastore import DataStore, record_files
+from backtest_engine.symbols import normalize_symbol, normalize_timeframe, timeframe_seconds
 from backtest_ingest.coverage import Interval, subtract, union
 from backtest_ingest.exchanges import ExchangeClient, Row
 from backtest_ingest.yearfiles import (
     YearData,
     merge,
     read_year,
-    record,
     rows_frame,
     utc_stamp,
     write_year,
@@ -137,7 +136,7 @@ def _fetch_symbol(plan: FetchPlan, client: ExchangeClient, store: DataStore, sym
                                source=f"{client.name} (fetched {fetched_at})",
                                fetched_at=fetched_at)
             if entry is not None:
-                record(store, {data.key: entry})
+                record_files(store, {data.key: entry})
                 report.files.append(data.key)
         ts = data.frame["timestamp"]
         lo, hi = (pd.Timestamp(v, unit="ms", tz="UTC") for v in segment)

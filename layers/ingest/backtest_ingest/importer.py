@@ -10,14 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from backtest_core.datastore import DataStore
+from backtest_core.datastore import DataStore, record_files
 from backtest_engine.errors import DataError
 from backtest_engine.formats import infer_timeframe, load_csv
 from backtest_engine.symbols import normalize_symbol, normalize_timeframe, timeframe_seconds
-
 from backtest_ingest.coverage import union
 from backtest_ingest.errors import IngestError
-from backtest_ingest.yearfiles import YearData, merge, read_year, record, utc_stamp, write_year, year_key
+from backtest_ingest.yearfiles import YearData, merge, read_year, utc_stamp, write_year, year_key
 
 
 @dataclass
@@ -52,6 +51,6 @@ def import_csv(path: str | Path, symbol: str, timeframe: str, store: DataStore) 
         entry = write_year(store, name, tf, YearData(data.key, merged, coverage),
                            origin=path.name, source=source)
         if entry is not None:
-            record(store, {data.key: entry})
+            record_files(store, {data.key: entry})
             files.append(data.key)
     return ImportReport(symbol=name, timeframe=tf, rows=len(frame), files=files)

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pandas as pd
-from backtest_core.datastore import DataStore, read_manifest, write_manifest
+
+from backtest_core.datastore import DataStore
 from backtest_core.inventory import FileEntry
 from backtest_engine.candles import candles_from_frame, iso_from_ns
 from backtest_engine.errors import DataError
@@ -25,7 +26,6 @@ from backtest_engine.formats import (
     to_parquet_layout,
 )
 from backtest_engine.symbols import timeframe_dir
-
 from backtest_ingest.coverage import Interval, union
 from backtest_ingest.errors import IngestError
 
@@ -118,15 +118,6 @@ def write_year(store: DataStore, symbol: str, timeframe: str, data: YearData, *,
                       last=iso_from_ns(int(candles.ts_ns[-1])), source=source, origin=origin,
                       size=len(body))
     return entry
-
-
-def record(store: DataStore, entries: dict[str, FileEntry]) -> None:
-    """Add ``entries`` to the store's inventory manifest."""
-    if not entries:
-        return
-    manifest = read_manifest(store)
-    manifest.files.update(entries)
-    write_manifest(store, manifest)
 
 
 def utc_stamp(moment: datetime | None = None) -> str:

@@ -81,6 +81,13 @@ def test_given_a_tree_that_follows_the_rule_then_no_violation(tree):
         ("layers/engine/backtest_engine/adapter.py", "import pyarrow\n", "adapter.py:1:"),
         # adapter.py is exempt only at the package top level
         ("layers/engine/backtest_engine/sub/adapter.py", "import backtest_core\n", "adapter.py:1:"),
+        # ccxt and the ingest package stay out of the API functions, the core and the engine
+        ("functions/data/app.py", "import ccxt\n", "functions/data/app.py:1:"),
+        ("functions/data/app.py", "import backtest_ingest\n", "functions/data/app.py:1:"),
+        ("functions/worker/app.py", "import ccxt\n", "functions/worker/app.py:1:"),
+        ("layers/core/backtest_core/x.py", "import backtest_ingest.fetch\n", "x.py:1:"),
+        ("layers/engine/backtest_engine/x.py", "import ccxt\n", "x.py:1:"),
+        ("layers/ingest/backtest_ingest/x.py", "import backtest_client\n", "x.py:1:"),
     ],
 )
 def test_given_a_forbidden_import_then_it_is_reported_with_file_and_line(
@@ -96,6 +103,9 @@ def test_given_relative_imports_and_allowed_exceptions_then_no_violation(tree):
     write(tree, "layers/core/backtest_core/usecases/submit.py", "from ..models import Task\n")
     write(tree, "layers/engine/backtest_engine/adapter.py", "import boto3\nimport backtest_core\n")
     write(tree, "layers/engine/backtest_engine/metrics.py", "import pandas\nimport numpy\n")
+    write(tree, "functions/ingest/app.py", "import backtest_ingest\nimport backtest_engine\n")
+    write(tree, "layers/ingest/backtest_ingest/fetch.py",
+          "import ccxt\nimport backtest_core\nimport backtest_engine\nimport pandas\n")
     assert messages(tree) == []
 
 

@@ -20,6 +20,7 @@ SPEC_ROUTES = {
     ("GET", "/api/backtests/{run_id}"): "ResultsFunction",
     ("GET", "/api/backtests/{run_id}/download"): "ResultsFunction",
     ("POST", "/api/backtests/run"): "RunSyncFunction",
+    ("GET", "/api/data/inventory"): "DataFunction",  # SPEC §12
     ("GET", "/api/strategies"): "StrategiesFunction",
     ("GET", "/api/health"): "DocsFunction",
     ("GET", "/api/openapi.json"): "DocsFunction",
@@ -41,12 +42,14 @@ FUNCTION_DIRS = {
     "HistoryFunction": "functions/history",
     "ResultsFunction": "functions/results",
     "RunSyncFunction": "functions/run_sync",
+    "DataFunction": "functions/data",
     "StrategiesFunction": "functions/strategies",
     "DocsFunction": "functions/docs",
     "WorkerFunction": "functions/worker",
     "DlqFunction": "functions/dlq",
+    "IngestFunction": "functions/ingest",
 }
-ENGINE_FUNCTIONS = {"WorkerFunction", "RunSyncFunction"}
+ENGINE_FUNCTIONS = {"WorkerFunction", "RunSyncFunction", "IngestFunction"}
 CONTRACT_ENV_VARS = {
     "TASKS_TABLE",
     "IDEMPOTENCY_TABLE",
@@ -212,7 +215,9 @@ def test_given_the_engine_layer_then_only_worker_and_run_sync_have_it(template):
 
 
 @pytest.mark.parametrize(
-    ("layer", "uri"), [("CoreLayer", "layers/core"), ("EngineLayer", "layers/engine")]
+    ("layer", "uri"),
+    [("CoreLayer", "layers/core"), ("EngineLayer", "layers/engine"),
+     ("IngestLayer", "layers/ingest")],
 )
 def test_given_a_layer_then_sam_builds_it_for_python_3_12(template, layer, uri):
     res = template["Resources"][layer]
