@@ -156,7 +156,8 @@ def _ls(args: argparse.Namespace, client: Any, as_json: bool) -> int:
 
 
 class _ProgressBars:
-    """One rich progress bar per symbol, on stderr (stdout stays for the summary/JSON)."""
+    """One rich progress bar per symbol, on stderr (stdout stays for the summary/JSON); only
+    on a terminal, so that a failure piped to a log is exactly one line."""
 
     def __enter__(self) -> _ProgressBars:
         from rich.console import Console
@@ -165,7 +166,7 @@ class _ProgressBars:
         self._progress = Progress("[bold]{task.description}", BarColumn(), TaskProgressColumn(),
                                   "{task.completed:.0f}/{task.total:.0f} bars",
                                   TimeRemainingColumn(), console=Console(file=sys.stderr),
-                                  transient=False)
+                                  transient=False, disable=not sys.stderr.isatty())
         self._tasks: dict[str, Any] = {}
         self._totals: dict[str, float] = {}
         self._progress.__enter__()
