@@ -63,7 +63,7 @@ def test_given_bucket_when_seeded_then_layout_and_source_metadata(
         elapsed_s = time.perf_counter() - started
         keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="demo-bucket")["Contents"])
         head = s3.head_object(Bucket="demo-bucket", Key="data/BTC_KRW/1D/2024.parquet")
-    assert count == 8 and len(keys) == 8
+    assert count == 8 and len(keys) == 9 and "data/_inventory.json" in keys  # + the manifest
     assert "data/ETH_KRW/1H/2025.parquet" in keys
     assert head["Metadata"]["source"] == SYNTHETIC_SOURCE
     assert elapsed_s < 2.0
