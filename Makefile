@@ -22,7 +22,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP) ## create .venv and install the project with all extras
 
 run: $(STAMP) ## serve the API on http://localhost:$(PORT) with the embedded AWS emulation
-	PORT=$(PORT) WORKERS=$(WORKERS) $(BIN)/python -m infra.local.stack
+	PORT=$(PORT) WORKERS=$(WORKERS) DATA_DIRS="$${DATA_DIRS:+$$DATA_DIRS:}data" \
+	    $(BIN)/python -m infra.local.stack  # ./data: where `backtest data fetch` writes
 
 test: $(STAMP) lint check-deps cfn-lint ## everything CI runs: lint, rules, template, all suites
 	$(BIN)/python -m pytest -n 2 tests

@@ -6,8 +6,9 @@ place of API Gateway. Ctrl-C (or SIGTERM) stops everything and exits 0.
 
 Environment (flags win): PORT (8000), HOST (127.0.0.1), WORKERS (2 worker pollers),
 MOTO_PORT (free port), LOCAL_VISIBILITY_TIMEOUT (seconds; overrides every queue's
-VisibilityTimeout), DATA_DIRS (``dir1:dir2`` of SYMBOL-TF.csv files or layout trees; ``./data``,
-where `backtest data fetch` writes, is always loaded), SEED_DEMO (1; 0 skips the demo candles), TEMPLATE (template.yaml of the repository), FARGATE_MIN_CANDLES (unset/0:
+VisibilityTimeout), DATA_DIRS (``dir1:dir2`` of SYMBOL-TF.csv files or layout trees; `make run`
+adds ./data), SEED_DEMO (1; 0 skips
+the demo candles), TEMPLATE (template.yaml of the repository), FARGATE_MIN_CANDLES (unset/0:
 off; N: runs estimated at N candles or more go to the Fargate stand-in, a subprocess running
 infra/fargate/entry.py).
 """
@@ -174,9 +175,7 @@ def parse_config(argv: list[str] | None = None) -> StackConfig:
         workers=args.workers,
         visibility_timeout_s=int(visibility) if visibility else None,
         seed_demo=env.get("SEED_DEMO", "1") != "0",
-        # ./data is where `backtest data fetch` writes by default (docs/data.md)
-        data_dirs=tuple(["data"] if Path("data").is_dir() else [])
-        + tuple(d for d in env.get("DATA_DIRS", "").split(os.pathsep) if d),
+        data_dirs=tuple(d for d in env.get("DATA_DIRS", "").split(os.pathsep) if d),
         fargate_min_candles=int(env.get("FARGATE_MIN_CANDLES") or 0),
     )
 
