@@ -150,7 +150,8 @@ def banner(stack: RunningStack, ready_s: float) -> str:
         f"           curl -s -X POST {api}/api/backtests/run-async"
         f" -H 'content-type: application/json' -d '{body}'",
         f"           curl -s {api}/api/backtests/status/<task_id>",
-        "  Demo candles BTC_KRW, ETH_KRW (1d, 1h; 2024-2025) are SYNTHETIC, not market data.",
+        "  Demo candles BTC_KRW, ETH_KRW (1d, 1h; 2024-2025) are SYNTHETIC, not market data,",
+        f"  unless loaded from ./data or DATA_DIRS (see {api}/api/data/inventory).",
         "  Ctrl-C stops everything.",
     ])
 
