@@ -16,6 +16,7 @@ null rather than wrong.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from pydantic import BaseModel, Field
 
@@ -92,6 +93,17 @@ def build_inventory(listing: dict[str, int], manifest: Manifest) -> InventoryVie
         items.append(_item(symbol, timeframe, keys, listing, manifest))
     items.sort(key=lambda i: (i.symbol, _TIMEFRAME_ORDER.get(i.timeframe, 99)))
     return InventoryView(items=items)
+
+
+def layout_folder(keys: Iterable[str], symbol: str, timeframe: str) -> str:
+    """The folder of ``symbol`` at ``timeframe`` that the engine reads (an existing alias
+    such as ``KRW-BTC/1H`` included), else the canonical ``BTC_KRW/1H`` for a new one.
+    Writers add to that folder, so older years there stay visible to backtests."""
+    folders = {key.rsplit("/", 1)[0] for key in keys
+               if (parsed := parse_layout_key(key)) and parsed[:2] == (symbol, timeframe)}
+    if not folders:
+        return f"{symbol}/{timeframe.upper()}"
+    return min(folders, key=lambda f: _folder_rank(f, symbol, timeframe))
 
 
 _TIMEFRAME_ORDER = {tf: n for n, tf in enumerate(("1m", "3m", "5m", "15m", "30m", "1h", "4h",

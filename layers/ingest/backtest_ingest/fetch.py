@@ -28,7 +28,7 @@ from backtest_ingest.yearfiles import (
     rows_frame,
     utc_stamp,
     write_year,
-    year_key,
+    year_keys,
 )
 
 _MS = 1000
@@ -122,9 +122,10 @@ def _fetch_symbol(plan: FetchPlan, client: ExchangeClient, store: DataStore, sym
     requests_before = client.requests
     period = plan.period_ms
     years = []
+    key_of = year_keys(store, symbol, plan.timeframe)
     for year in range(_year(plan.start_ms), _year(plan.end_ms - 1) + 1):
         segment = (max(plan.start_ms, _year_start(year)), min(plan.end_ms, _year_start(year + 1)))
-        data = read_year(store, year_key(symbol, plan.timeframe, year), period)
+        data = read_year(store, key_of(year), period)
         years.append((year, segment, data, subtract(segment, data.coverage)))
     progress.start(symbol, sum(b - a for *_, missing in years for a, b in missing) / period)
     stamps: list[pd.Series] = []

@@ -16,7 +16,14 @@ from backtest_engine.formats import infer_timeframe, load_csv
 from backtest_engine.symbols import normalize_symbol, normalize_timeframe, timeframe_seconds
 from backtest_ingest.coverage import union
 from backtest_ingest.errors import IngestError
-from backtest_ingest.yearfiles import YearData, merge, read_year, utc_stamp, write_year, year_key
+from backtest_ingest.yearfiles import (
+    YearData,
+    merge,
+    read_year,
+    utc_stamp,
+    write_year,
+    year_keys,
+)
 
 
 @dataclass
@@ -42,8 +49,9 @@ def import_csv(path: str | Path, symbol: str, timeframe: str, store: DataStore) 
     period_ms = timeframe_seconds(tf) * 1000
     source = f"{path.name} (imported {utc_stamp()})"
     files = []
+    key_of = year_keys(store, name, tf)
     for year, part in frame.groupby(frame["timestamp"].dt.year, sort=True):
-        data = read_year(store, year_key(name, tf, int(year)), period_ms)
+        data = read_year(store, key_of(int(year)), period_ms)
         merged, _dropped = merge(data.frame, part)
         first_ms = int(part["timestamp"].iloc[0].value // 1_000_000)
         last_ms = int(part["timestamp"].iloc[-1].value // 1_000_000)

@@ -10,13 +10,14 @@ list of the ``[start, end)`` ranges already requested, see coverage.py). The sam
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pandas as pd
 
 from backtest_core.datastore import DataStore
-from backtest_core.inventory import FileEntry
+from backtest_core.inventory import FileEntry, layout_folder
 from backtest_engine.candles import candles_from_frame, iso_from_ns
 from backtest_engine.errors import DataError
 from backtest_engine.formats import (
@@ -25,7 +26,6 @@ from backtest_engine.formats import (
     read_parquet_metadata,
     to_parquet_layout,
 )
-from backtest_engine.symbols import timeframe_dir
 from backtest_ingest.coverage import Interval, union
 from backtest_ingest.errors import IngestError
 
@@ -43,8 +43,11 @@ class YearData:
     coverage: list[Interval]
 
 
-def year_key(symbol: str, timeframe: str, year: int) -> str:
-    return f"{symbol}/{timeframe_dir(timeframe)}/{year}.parquet"
+def year_keys(store: DataStore, symbol: str, timeframe: str) -> Callable[[int], str]:
+    """``year → key`` in the folder the engine reads for this symbol and timeframe (an
+    existing alias folder such as ``KRW-BTC/1H`` is kept), canonical for new data."""
+    folder = layout_folder(store.list_files(), symbol, timeframe)
+    return lambda year: f"{folder}/{year}.parquet"
 
 
 def read_year(store: DataStore, key: str, period_ms: int) -> YearData:
@@ -110,9 +113,10 @@ def write_year(store: DataStore, symbol: str, timeframe: str, data: YearData, *,
     if fetched_at:
         metadata["fetched_at"] = fetched_at
     objects = to_parquet_layout(frame_from_candles(candles), symbol, timeframe, metadata)
-    if list(objects) != [data.key]:  # rows of another year would land in the wrong file
-        raise IngestError(f"{label}: rows outside the file's year ({', '.join(objects)})")
-    body = objects[data.key]
+    year_files = [key.rsplit("/", 1)[1] for key in objects]
+    if year_files != [data.key.rsplit("/", 1)[1]]:  # rows of another year: wrong file
+        raise IngestError(f"{label}: rows outside the file's year ({', '.join(year_files)})")
+    (body,) = objects.values()
     store.put(data.key, body, source)
     entry = FileEntry(rows=len(candles), first=iso_from_ns(int(candles.ts_ns[0])),
                       last=iso_from_ns(int(candles.ts_ns[-1])), source=source, origin=origin,

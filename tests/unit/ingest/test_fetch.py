@@ -224,3 +224,29 @@ def test_given_candles_that_break_a_rule_when_fetched_then_nothing_is_written(
     assert code == 1
     assert "row 6 (2024-01-01T05:00:00Z): high < low" in err and err.count("\n") == 1
     assert not any(tmp_path.rglob("*.parquet"))
+
+
+def test_given_older_years_in_an_alias_folder_when_fetched_then_new_years_join_that_folder(
+    upbit: FakeUpbit, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    import pandas as pd
+
+    from backtest_engine.formats import to_parquet_layout
+
+    # A hand-made 2023 file in the older Upbit-style folder, without coverage metadata.
+    old = [c for c in btc_candles() if c.ts_ms < 1704067200000]
+    frame = pd.DataFrame([(c.ts_ms, c.open, c.high, c.low, c.close, c.volume) for c in old],
+                         columns=["timestamp", "open", "high", "low", "close", "volume"])
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], unit="ms", utc=True)
+    ((_, body),) = to_parquet_layout(frame, "BTC_KRW", "1h").items()
+    (tmp_path / "KRW-BTC" / "1H").mkdir(parents=True)
+    (tmp_path / "KRW-BTC" / "1H" / "2023.parquet").write_bytes(body)
+
+    doc = run_json(fetch(upbit.url, tmp_path, since="2023-12-20"), capsys)
+    result = run_json(["run", "--strategy", "volume_long_candle", "--data-dir", str(tmp_path),
+                       "--symbols", "BTC_KRW", "--timeframe", "1h"], capsys)
+
+    assert doc["symbols"][0]["files"] == ["KRW-BTC/1H/2024.parquet"]  # 2023 was covered
+    assert not (tmp_path / "BTC_KRW").exists()
+    assert all(to >= "2024-01-01" for to in candle_requests(upbit))
+    assert result["symbols"][0]["data"]["rows"] == len(old) + 595
