@@ -48,6 +48,8 @@ class FetchPlan:
               now: datetime) -> FetchPlan:
         """``since`` 00:00 UTC up to the end of ``until`` (whole day, SPEC §1), but never
         past the last closed bar at ``now``."""
+        if until is not None and until < since:
+            raise ValueError("--since must be before or equal to --until")
         tf = normalize_timeframe(timeframe)
         period_ms = timeframe_seconds(tf) * _MS
         start = _ms(datetime.combine(since, time(), tzinfo=UTC))

@@ -250,3 +250,13 @@ def test_given_older_years_in_an_alias_folder_when_fetched_then_new_years_join_t
     assert not (tmp_path / "BTC_KRW").exists()
     assert all(to >= "2024-01-01" for to in candle_requests(upbit))
     assert result["symbols"][0]["data"]["rows"] == len(old) + 595
+
+
+def test_given_until_before_since_when_fetched_then_one_line_and_no_request(
+    upbit: FakeUpbit, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(fetch(upbit.url, tmp_path, since="2024-02-01", until="2024-01-01"))
+
+    assert code == 1
+    assert capsys.readouterr().err == "error: --since must be before or equal to --until\n"
+    assert upbit.requests == []
