@@ -186,3 +186,29 @@ def test_given_the_api_when_data_ls_then_the_cli_prints_its_inventory(
     assert code == 0
     assert "BTC_KRW" in out and "ETH_KRW" not in out
     assert json.dumps(demo_data.SYNTHETIC_SOURCE)[1:20] in out
+
+
+def test_given_the_template_with_symbols_when_the_scheduled_function_is_invoked_then_it_stores(
+    upbit: FakeUpbit, aws: AwsEnv, bucket: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from infra.local.functions import load_function
+    from infra.local.template_model import build_model
+
+    model = build_model(ROOT / "template.yaml", "https://sqs.us-east-1.amazonaws.com",
+                        parameter_overrides={"IngestSymbols": "BTC_KRW",
+                                             "IngestTimeframes": "1d"})
+    spec = next(f for f in model.functions if f.logical_id == "IngestFunction")
+    monkeypatch.setenv("INGEST_API_BASE", upbit.url)  # the fake exchange instead of Upbit
+    upbit.candles["KRW-BTC"] = [c for c in upbit.candles["KRW-BTC"] if c.ts_ms % 86_400_000 == 0]
+    function = load_function(spec, "us-east-1")
+
+    reply = function.invoke({"source": "aws.events", "detail-type": "Scheduled Event"})
+
+    assert spec.environment["INGEST_SINCE"] == "2024-01-01"
+    (summary,) = reply["refreshed"]
+    assert (summary["symbol"], summary["timeframe"], summary["files"]) == (
+        "BTC_KRW", "1d", ["BTC_KRW/1D/2024.parquet"])
+    assert summary["rows"] == 31  # the fake lists daily bars for January 2024
+    head = aws.client("s3").head_object(Bucket=bucket, Key="data/BTC_KRW/1D/2024.parquet")
+    assert head["Metadata"]["source"].startswith("upbit (fetched ")
+    assert all(r["path"] == "/v1/candles/days" for r in upbit.requests)
