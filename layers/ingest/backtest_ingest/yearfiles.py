@@ -60,15 +60,19 @@ def read_year(store: DataStore, key: str, period_ms: int) -> YearData:
         frame = frame_from_candles(read_parquet(raw, f"{store.label}/{key}"))
     except DataError as exc:
         raise IngestError(f"stored file is invalid, fix or delete it: {exc}") from None
-    meta = read_parquet_metadata(raw)
-    if "coverage_ms" in meta:
-        coverage = [tuple(map(int, pair)) for pair in json.loads(meta["coverage_ms"])]
-    elif len(frame):
+    coverage = _recorded_coverage(read_parquet_metadata(raw))
+    if coverage is None and len(frame):
         first, last = (int(frame["timestamp"].iloc[i].value // _NS_PER_MS) for i in (0, -1))
         coverage = [(first, last + period_ms)]
-    else:
-        coverage = []
-    return YearData(key, frame, union(coverage))  # type: ignore[arg-type]
+    return YearData(key, frame, union(coverage or []))
+
+
+def _recorded_coverage(meta: dict[str, str]) -> list[Interval] | None:
+    """``coverage_ms`` of the file's metadata; None when absent or unreadable."""
+    try:
+        return [(int(a), int(b)) for a, b in json.loads(meta["coverage_ms"])]
+    except (KeyError, ValueError, TypeError):
+        return None
 
 
 def empty_frame() -> pd.DataFrame:
