@@ -46,6 +46,16 @@ def hourly_candles(start: datetime, end: datetime, missing: set[datetime] = froz
     return out
 
 
+# The test market: hourly bars from 2023-12-20 to 2024-01-31, without five bars the exchange
+# does not have (2024-01-10 05:00 .. 09:00; 04:00 is the last bar before the gap).
+GAP = frozenset(datetime(2024, 1, 10, hour, tzinfo=UTC) for hour in range(5, 10))
+
+
+def btc_candles() -> list[Candle]:
+    return hourly_candles(datetime(2023, 12, 20, tzinfo=UTC), datetime(2024, 2, 1, tzinfo=UTC),
+                          GAP)
+
+
 @dataclass
 class FakeUpbit:
     candles: dict[str, list[Candle]]  # market id (KRW-BTC) → candles, any order

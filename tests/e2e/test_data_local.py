@@ -13,8 +13,7 @@ import pytest
 from backtest_client.cli import main
 from tests.e2e.api_calls import call
 from tests.e2e.conftest import running_stack
-from tests.fake_exchange import FakeUpbit
-from tests.unit.ingest.conftest import btc_candles
+from tests.fake_exchange import FakeUpbit, btc_candles
 
 RUN_DEADLINE_S = 60.0
 

@@ -4,20 +4,10 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 
-from tests.fake_exchange import Candle, FakeUpbit, hourly_candles
-
-# Five hourly bars the exchange does not have (04:00 is the last bar before the gap).
-GAP = {datetime(2024, 1, 10, hour, tzinfo=UTC) for hour in range(5, 10)}
-LISTED_FROM = datetime(2023, 12, 20, tzinfo=UTC)
-LISTED_UNTIL = datetime(2024, 2, 1, tzinfo=UTC)
-
-
-def btc_candles() -> list[Candle]:
-    return hourly_candles(LISTED_FROM, LISTED_UNTIL, GAP)
+from tests.fake_exchange import FakeUpbit, btc_candles
 
 
 @pytest.fixture

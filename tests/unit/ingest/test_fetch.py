@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from backtest_client.cli import main
-from tests.fake_exchange import Candle, FakeUpbit
-from tests.unit.ingest.conftest import btc_candles
+from tests.fake_exchange import Candle, FakeUpbit, btc_candles
 
 FAST_RETRY = ["--backoff-s", "0.01", "--max-retries", "3"]
 
