@@ -6,11 +6,13 @@ Served by the data function; the docs function includes the router for the OpenA
 from __future__ import annotations
 
 from functools import cache
+from typing import Annotated
 
+from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.router import Router
 
 from backtest_core import aws
-from backtest_core.datastore import S3DataStore, inventory
+from backtest_core.datastore import DataStore, S3DataStore, inventory
 from backtest_core.inventory import InventoryView
 from backtest_core.settings import settings
 
@@ -26,5 +28,5 @@ def data_store() -> S3DataStore:
 
 @data_router.get("/api/data/inventory", summary="Stored market data: symbols, timeframes, dates",
                  tags=["data"])
-def get_inventory() -> InventoryView:
-    return inventory(data_store())
+def get_inventory(store: Annotated[DataStore, Depends(data_store)]) -> InventoryView:
+    return inventory(store)
