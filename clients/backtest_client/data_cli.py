@@ -64,6 +64,8 @@ def _add_target(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, client: Any, as_json: bool) -> int:
     """Run ``backtest data ...``; ingestion errors are one line on stderr and exit 1."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     from backtest_ingest.errors import IngestError
 
     try:
@@ -73,8 +75,11 @@ def run(args: argparse.Namespace, client: Any, as_json: bool) -> int:
             return _import(args, as_json)
         return _ls(args, client, as_json)
     except IngestError as exc:
-        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 1
+        message = str(exc)
+    except (BotoCoreError, ClientError) as exc:  # --bucket: no credentials, no such bucket
+        message = f"S3: {exc}"
+    print(f"error: {' '.join(message.split())}", file=sys.stderr)
+    return 1
 
 
 def _store(args: argparse.Namespace) -> Any:

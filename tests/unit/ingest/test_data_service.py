@@ -212,3 +212,16 @@ def test_given_the_template_with_symbols_when_the_scheduled_function_is_invoked_
     head = aws.client("s3").head_object(Bucket=bucket, Key="data/BTC_KRW/1D/2024.parquet")
     assert head["Metadata"]["source"].startswith("upbit (fetched ")
     assert all(r["path"] == "/v1/candles/days" for r in upbit.requests)
+
+
+def test_given_a_missing_bucket_when_fetched_then_one_line_names_s3_and_exit_1(
+    upbit: FakeUpbit, aws: AwsEnv, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = fetch(upbit.url, tmp_path, until="2024-01-02")
+    argv[argv.index("--out"):argv.index("--out") + 2] = ["--bucket", "no-such-bucket"]
+
+    code = main(argv)
+    err = capsys.readouterr().err
+
+    assert code == 1
+    assert err.startswith("error: S3: ") and "NoSuchBucket" in err and err.count("\n") == 1
