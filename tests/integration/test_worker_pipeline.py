@@ -114,5 +114,5 @@ def test_given_a_poison_message_then_three_deliveries_then_dlq_then_failed_with_
     assert stack("JobsDeadLetterQueue", "DlqFunction") == []
     status = api.call("GET", f"/api/backtests/status/{task_id}").body
     assert status["status"] == "failed"
-    assert status["error"].startswith("Backtest failed after 3 attempts: ClientError")
-    assert "SlowDown" in status["error"]
+    assert status["error"] == ("Backtest failed after 3 attempts: AWS GetObject failed: "
+                               "SlowDown (Please reduce your rate)")
