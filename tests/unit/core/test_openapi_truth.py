@@ -68,3 +68,16 @@ def test_given_an_unknown_method_on_a_known_path_then_405_with_allow(api):
     assert reply.headers["allow"] == "GET"
     reply = api.call("PUT", "/api/backtests/t1")
     assert reply.status == 405 and reply.headers["allow"] == "GET"
+
+
+@pytest.mark.parametrize(
+    ("path", "allow"),
+    [("/api/backtests/run", "POST"), ("/api/backtests/run-async", "POST"),
+     ("/api/backtests/history", "GET")],
+)
+def test_given_a_static_path_that_a_template_also_matches_then_allow_lists_the_static_routes(
+    api, path, allow
+):
+    """As the OpenAPI path item lists them (``/api/backtests/{run_id}`` matches these too)."""
+    reply = api.call("PUT", path)
+    assert (reply.status, reply.headers["allow"]) == (405, allow)

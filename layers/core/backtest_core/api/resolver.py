@@ -148,9 +148,14 @@ class _Resolver(APIGatewayHttpResolver):
             _REQUEST_READ.reset(token)
 
     def methods_of(self, path: str) -> list[str]:
-        """The methods this resolver serves on ``path`` (empty: an unknown path)."""
-        routes = self._static_routes + self._dynamic_routes
-        return sorted({r.method for r in routes if r.rule.fullmatch(path)})
+        """The methods of the most specific route path matching ``path`` (empty: unknown),
+        as the OpenAPI document lists them: ``/api/backtests/run`` is POST only, although
+        ``/api/backtests/{run_id}`` (GET) would match it too."""
+        for routes in (self._static_routes, self._dynamic_routes):
+            methods = {r.method for r in routes if r.rule.fullmatch(path)}
+            if methods:
+                return sorted(methods)
+        return []
 
     def get_openapi_schema(self, **kwargs: Any) -> Any:
         """Powertools' document with the paths in ``TAG_ORDER`` and the tags listed so."""
