@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from backtest_core.errors import ValidationFailed
-from backtest_core.faults import quote
+from backtest_core.quoting import quote
 
 
 def _not_bool(value: Any) -> Any:

@@ -9,8 +9,6 @@ task fails at once, with a message that names no Python exception class.
 
 from __future__ import annotations
 
-from typing import Any
-
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 from botocore.retries.standard import (
     RetryContext,
@@ -18,7 +16,8 @@ from botocore.retries.standard import (
     TransientRetryableChecker,
 )
 
-QUOTE_LIMIT = 200  # characters of user input quoted in an error message (SPEC §13)
+from backtest_core.quoting import quote_text
+
 _MESSAGE_LIMIT = 300
 _CHECKERS = (TransientRetryableChecker(), ThrottledRetryableChecker())
 _RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -62,24 +61,6 @@ def describe(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     detail = f" ({quote_text(text)})" if text else ""
     return _short(f"internal error while running the backtest{detail}")
-
-
-def quote(value: Any) -> str:
-    """``repr`` of user input, cut to ``QUOTE_LIMIT`` characters (a 10 MB symbol must not
-    become a 10 MB error body).
-
-    >>> quote("x" * 500)[:6], len(quote("x" * 500)) < 260
-    ("'xxxxx", True)
-    """
-    text = value if isinstance(value, str) else str(value)
-    if len(text) <= QUOTE_LIMIT:
-        return repr(text)
-    return f"{text[:QUOTE_LIMIT]!r}... ({len(text)} characters)"
-
-
-def quote_text(text: str) -> str:
-    """``text`` cut to ``QUOTE_LIMIT`` characters, without quotes."""
-    return text if len(text) <= QUOTE_LIMIT else f"{text[:QUOTE_LIMIT]}... ({len(text)} characters)"
 
 
 def _short(message: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from backtest_core.faults import quote
+from backtest_core.quoting import quote
 
 # Every accepted spelling, ASCII only (the OpenAPI pattern of a symbol): BASE_QUOTE,
 # BASE/QUOTE, QUOTE-BASE (Upbit), any case.
