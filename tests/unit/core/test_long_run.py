@@ -180,6 +180,20 @@ def test_given_a_launch_failure_then_the_lease_is_released_and_the_error_raised(
     assert launcher.calls == [("t1", 2)]
 
 
+def test_given_a_launch_refused_for_a_bad_configuration_then_the_task_fails_at_once(
+    svc, clock, launcher
+):
+    message = _queued(svc, clock)
+    svc.launcher.error = aws_error("InvalidParameterException", "RunTask", 400,
+                                   "No Container Instances were found in your cluster.")
+    assert process_message(message, FakeEngine(), svc) == "failed"  # no raise: no retry
+    record = svc.tasks.get("t1", clock())
+    assert record.status is TaskStatus.FAILED
+    assert record.error == ("Backtest failed: could not start the long run: AWS RunTask failed: "
+                            "InvalidParameterException (No Container Instances were found in "
+                            "your cluster.)")
+
+
 def test_given_a_handed_off_attempt_when_the_container_runs_then_it_completes_once(
     svc, clock, aws, launcher
 ):
