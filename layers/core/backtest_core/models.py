@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -42,8 +42,11 @@ _DAY_PATTERN = r"^(19[7-9][0-9]|20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-
 
 
 def _iso_day(value: Any) -> Any:
-    """Only ``YYYY-MM-DD`` strings (pydantic alone would also take epoch numbers)."""
+    """Only ``YYYY-MM-DD`` strings (pydantic alone would also take epoch numbers), or a
+    ``date`` built in Python (never from JSON)."""
     if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        return value
+    if isinstance(value, date) and not isinstance(value, datetime):
         return value
     raise ValueError("expected a date as YYYY-MM-DD")
 
