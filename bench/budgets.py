@@ -36,6 +36,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 API_FUNCTIONS = ("submit", "status", "cancel", "history", "results", "strategies", "docs")
@@ -51,10 +52,6 @@ RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
 PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64", "manylinux_2_34_x86_64")
 CACHE = ROOT / "build" / "budgets"
 SAM_BUILD = ROOT / ".aws-sam" / "build"
-API_FUNCTION_IDS = {"submit": "SubmitFunction", "status": "StatusFunction",
-                    "cancel": "CancelFunction", "history": "HistoryFunction",
-                    "results": "ResultsFunction", "strategies": "StrategiesFunction",
-                    "docs": "DocsFunction"}
 MB = 1024 * 1024
 
 # Dummy settings so that modules reading configuration at import succeed; no AWS call is made.
@@ -294,35 +291,72 @@ def size_rows() -> list[Row]:
 
 
 def built_rows(build: Path) -> list[Row]:
-    """(b)/(c) from ``sam build`` output: the folders ``sam deploy`` zips and uploads."""
+    """(b)/(c) from ``sam build`` output: the folders ``sam deploy`` zips and uploads.
+
+    Every layer and every function of the built template, each function with its layers
+    (Globals' + its own; a conditional layer counts when it was built). Budget: 20 MB for a
+    function with the CoreLayer only (plus the optional XRayLayer), else 250 MB."""
     built_at = time.strftime("%Y-%m-%d %H:%M", time.localtime((build / "template.yaml")
                                                                  .stat().st_mtime))
+    resources, global_layers = _built_template(build)
+    sizes = {rid: tree_bytes(build / rid) for rid in resources if (build / rid).is_dir()}
     rows: list[Row] = []
-    layers = {name: build / name for name in ("CoreLayer", "EngineLayer", "XRayLayer")
-              if (build / name).is_dir()}
-    for name, path in layers.items():
-        shipped = sorted(p.name for p in (path / "python").glob("*")
-                         if p.name.split("-")[0] in RUNTIME_PROVIDED)
-        rows.append(Row(f"{name} (sam build {built_at})", _mb(tree_bytes(path)),
-                        "no boto*", "ships " + ", ".join(shipped) if shipped else "",
-                        not shipped))
-    core = tree_bytes(layers["CoreLayer"]) if "CoreLayer" in layers else 0
-    xray = tree_bytes(layers["XRayLayer"]) if "XRayLayer" in layers else 0
-    note = "+ XRayLayer (TracingMode=Active)" if xray else ""
-    for logical_id in API_FUNCTION_IDS.values():
-        folder = build / logical_id
-        if not folder.is_dir():
+    for rid, rtype in resources.items():
+        if rtype == "AWS::Serverless::LayerVersion" and rid in sizes:
+            shipped = sorted(p.name for p in (build / rid / "python").glob("*")
+                             if p.name.split("-")[0] in RUNTIME_PROVIDED)
+            rows.append(Row(f"{rid} (sam build {built_at})", _mb(sizes[rid]), "no boto*",
+                            "ships " + ", ".join(shipped) if shipped else "", not shipped))
+    for rid, rtype in resources.items():
+        if rtype != "AWS::Serverless::Function" or rid not in sizes:
             continue
-        total = core + xray + tree_bytes(folder)
-        rows.append(Row(f"{logical_id} + CoreLayer", _mb(total),
-                        f"<= {API_SIZE_BUDGET_MB:.0f} MB", note, total <= API_SIZE_BUDGET_MB * MB))
-    if (build / "WorkerFunction").is_dir() and "EngineLayer" in layers:
-        total = core + xray + tree_bytes(layers["EngineLayer"]) + tree_bytes(
-            build / "WorkerFunction")
-        rows.append(Row("WorkerFunction + CoreLayer + EngineLayer", _mb(total),
-                        f"<= {WORKER_SIZE_BUDGET_MB:.0f} MB", note,
-                        total <= WORKER_SIZE_BUDGET_MB * MB))
+        layers = [lid for lid in global_layers + _layer_refs(resources[rid + "#layers"])
+                  if lid in sizes]
+        light = set(layers) <= {"CoreLayer", "XRayLayer"}
+        budget = API_SIZE_BUDGET_MB if light else WORKER_SIZE_BUDGET_MB
+        total = sizes[rid] + sum(sizes[lid] for lid in layers)
+        rows.append(Row(f"{rid} + {' + '.join(layers)}", _mb(total), f"<= {budget:.0f} MB",
+                        "", total <= budget * MB))
     return rows
+
+
+def _built_template(build: Path) -> tuple[dict[str, Any], list[str]]:
+    """``{logical id: type}`` (plus ``"<id>#layers"``: the function's own Layers) and the
+    layer ids of Globals, from the built template."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+        if isinstance(node, yaml.ScalarNode):
+            value: Any = loader.construct_scalar(node)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)
+        return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
+
+    Loader.add_multi_constructor("!", tag)
+    template = yaml.load((build / "template.yaml").read_text(), Loader=Loader)
+    resources: dict[str, Any] = {}
+    for rid, res in template.get("Resources", {}).items():
+        resources[rid] = res.get("Type")
+        resources[rid + "#layers"] = (res.get("Properties") or {}).get("Layers") or []
+    globals_fn = (template.get("Globals") or {}).get("Function") or {}
+    return resources, _layer_refs(globals_fn.get("Layers") or [])
+
+
+def _layer_refs(value: Any) -> list[str]:
+    """Logical ids referenced by a Layers list (``Ref`` and both branches of ``Fn::If``)."""
+    if isinstance(value, list):
+        return [lid for item in value for lid in _layer_refs(item)]
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return [value["Ref"]] if not str(value["Ref"]).startswith("AWS::") else []
+        if "Fn::If" in value:
+            return _layer_refs(value["Fn::If"][1:])
+    return []
 
 
 def _mb(size: int) -> str:
