@@ -64,6 +64,11 @@ def test_given_the_openapi_document_then_the_inventory_route_is_described_under_
     assert operation["tags"] == ["data"]
     schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
     assert schema["$ref"].endswith("/InventoryView")
+    assert {"401", "422", "500"} <= set(operation["responses"])
+    error = operation["responses"]["500"]["content"]["application/json"]["schema"]["$ref"]
+    assert doc["components"]["schemas"][error.rsplit("/", 1)[1]]["required"] == ["detail"]
+    tags = [t["name"] for t in doc["tags"]]
+    assert tags.index("history") < tags.index("data") < tags.index("strategies")
     item = doc["components"]["schemas"]["InventoryItem"]["properties"]
     assert set(item) == {"symbol", "timeframe", "first", "last", "rows", "source"}
 

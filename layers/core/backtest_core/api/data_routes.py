@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.router import Router
 
 from backtest_core import aws
+from backtest_core.api.resolver import responses
 from backtest_core.datastore import DataStore, S3DataStore, inventory
 from backtest_core.inventory import InventoryView
 from backtest_core.settings import settings
@@ -27,6 +28,6 @@ def data_store() -> S3DataStore:
 
 
 @data_router.get("/api/data/inventory", summary="Stored market data: symbols, timeframes, dates",
-                 tags=["data"])
+                 tags=["data"], responses=responses(InventoryView, 401, 500))
 def get_inventory(store: Annotated[DataStore, Depends(data_store)]) -> InventoryView:
     return inventory(store)
