@@ -38,11 +38,26 @@ class Signals:
         return Signals(index, np.asarray(confidence, dtype=np.float64)[index])
 
 
+GenerateMany = Callable[[Candles, list[StrategyParams], Tick], list[Signals]]
+
+
 @dataclass(frozen=True)
 class Strategy:
-    """A registered strategy. ``generate(candles, params, tick) -> Signals`` is pure."""
+    """A registered strategy. ``generate(candles, params, tick) -> Signals`` is pure.
+
+    ``generate_many`` (optional) returns, for a list of parameter sets, exactly what
+    ``generate`` returns for each, sharing the work they have in common (a sweep).
+    """
 
     name: str
     description: str
     params_model: type[StrategyParams]
     generate: Callable[[Candles, StrategyParams, Tick], Signals]
+    generate_many: GenerateMany | None = None
+
+    def signals_for(self, candles: Candles, params: list[StrategyParams],
+                    tick: Tick) -> list[Signals]:
+        """Signals of every parameter set in ``params``, in order."""
+        if self.generate_many is not None:
+            return self.generate_many(candles, params, tick)
+        return [self.generate(candles, p, tick) for p in params]

@@ -7,7 +7,7 @@ import numpy as np
 from pydantic import Field
 
 from ..candles import Candles
-from ._profile import resistance_levels
+from ._profile import resistance_levels, resistance_levels_many
 from .base import Signals, Strategy, StrategyParams, Tick
 
 
@@ -25,14 +25,39 @@ class VolumeZoneBreakoutParams(StrategyParams):
 
 def generate(candles: Candles, params: VolumeZoneBreakoutParams, tick: Tick) -> Signals:
     """Signals and confidence ``min(0.5 + (high − L)/L, 1)`` with L = R·(1+b)."""
-    if params.include_wicks:
-        span_low, span_high = candles.low, candles.high
-    else:
-        span_low = np.minimum(candles.open, candles.close)
-        span_high = np.maximum(candles.open, candles.close)
+    span_low, span_high = _spans(candles, params.include_wicks)
     levels = resistance_levels(span_low, span_high, candles.volume, params.volume_window,
                                params.num_bins, params.top_percentile, tick)
-    trigger = levels * (1.0 + params.breakout_buffer)
+    return _breakouts(candles, levels, params.breakout_buffer)
+
+
+def generate_many(candles: Candles, params: list[VolumeZoneBreakoutParams],
+                  tick: Tick) -> list[Signals]:
+    """``generate`` for each parameter set; the profile work of one (include_wicks, W, K)
+    is shared by every p, b and H (``resistance_levels_many``)."""
+    groups: dict[tuple[bool, int, int], list[float]] = {}
+    for p in params:
+        groups.setdefault((p.include_wicks, p.volume_window, p.num_bins), []).append(
+            p.top_percentile)
+    levels: dict[tuple[bool, int, int, float], np.ndarray] = {}
+    for (wicks, window, bins), fractions in groups.items():
+        span_low, span_high = _spans(candles, wicks)
+        for p, lv in resistance_levels_many(span_low, span_high, candles.volume, window,
+                                            bins, fractions, tick).items():
+            levels[(wicks, window, bins, p)] = lv
+    return [_breakouts(candles, levels[(p.include_wicks, p.volume_window, p.num_bins,
+                                        p.top_percentile)], p.breakout_buffer)
+            for p in params]
+
+
+def _spans(candles: Candles, include_wicks: bool) -> tuple[np.ndarray, np.ndarray]:
+    if include_wicks:
+        return candles.low, candles.high
+    return np.minimum(candles.open, candles.close), np.maximum(candles.open, candles.close)
+
+
+def _breakouts(candles: Candles, levels: np.ndarray, buffer: float) -> Signals:
+    trigger = levels * (1.0 + buffer)
     with np.errstate(invalid="ignore", divide="ignore"):
         mask = candles.high >= trigger  # NaN levels compare false
         confidence = np.minimum(0.5 + (candles.high - trigger) / trigger, 1.0)
@@ -47,4 +72,5 @@ STRATEGY = Strategy(
     ),
     params_model=VolumeZoneBreakoutParams,
     generate=generate,
+    generate_many=generate_many,
 )
