@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from backtest_core.models import QueueMessage
 from backtest_core.observability import logger, metrics
 from backtest_core.services import services
-from backtest_core.usecases.long_run import process_message
+from backtest_core.usecases.worker import process_message
 from backtest_engine.adapter import Engine
 
 # Report failures per record (never raise for a whole failed batch): SQS retries just those.

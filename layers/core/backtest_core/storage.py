@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import orjson
 from botocore.exceptions import ClientError
 
 PRESIGN_EXPIRY_S = 900
@@ -24,12 +24,26 @@ class ResultStore:
         return f"{self._prefix}{task_id}/{attempt}.json"
 
     def put(self, task_id: str, attempt: int, document: dict[str, Any]) -> tuple[str, int]:
-        """Store the document; returns (key, size in bytes)."""
+        """Store the document (compact JSON, orjson); returns (key, size in bytes)."""
         key = self.key_for(task_id, attempt)
-        body = json.dumps(document, separators=(",", ":")).encode()
+        body = orjson.dumps(document)
         self._s3.put_object(Bucket=self._bucket, Key=key, ContentType="application/json",
                             Body=body)
         return key, len(body)
+
+    def shard_key(self, task_id: str, attempt: int, shard: int) -> str:
+        """Where a fan-out shard's result lives, under the task's prefix and attempt."""
+        return f"{self._prefix}{task_id}/shards/{attempt}/{shard}.json"
+
+    def put_shard(self, task_id: str, attempt: int, shard: int, document: dict[str, Any]) -> str:
+        key = self.shard_key(task_id, attempt, shard)
+        self._s3.put_object(Bucket=self._bucket, Key=key, ContentType="application/json",
+                            Body=orjson.dumps(document))
+        return key
+
+    def get_shard(self, task_id: str, attempt: int, shard: int) -> dict[str, Any] | None:
+        raw = self.get_bytes(self.shard_key(task_id, attempt, shard))
+        return None if raw is None else orjson.loads(raw)
 
     def get_bytes(self, key: str) -> bytes | None:
         try:

@@ -43,7 +43,8 @@ def status(task_id: str, owner: str, svc: Services) -> tuple[StatusView, bytes |
         stage=record.stage, result=None, error=record.error, created_at=record.created_at,
         started_at=record.started_at, updated_at=record.updated_at,
         finished_at=record.finished_at, symbols_total=record.symbols_total,
-        symbols_done=record.symbols_done, result_url=result_url,
+        symbols_done=record.symbols_done, result_url=result_url, kind=record.kind,
+        shards_total=record.shards_total, shards_done=record.shards_done,
     )
     return view, raw
 
@@ -102,7 +103,7 @@ def _history_item(record: TaskRecord) -> HistoryItem:
         symbols=req.symbols, timeframe=req.timeframe, start_date=req.start_date,
         end_date=req.end_date, progress=record.progress, created_at=record.created_at,
         finished_at=record.finished_at, error=record.error,
-        total_signals=(record.summary or {}).get("total_signals"),
+        total_signals=(record.summary or {}).get("total_signals"), kind=record.kind,
     )
 
 
