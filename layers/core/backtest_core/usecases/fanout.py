@@ -17,6 +17,7 @@ stale execution after a takeover changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from datetime import datetime
@@ -164,11 +165,10 @@ def _count_shard(record: TaskRecord, index: int, svc: Services) -> None:
         return  # counted before (a redelivery) or no longer ours: nothing to add
     fraction = current.shards_done / max(current.shards_total, 1)
     done_symbols = int(fraction * current.symbols_total)
-    try:
+    # Refused when a later shard wrote a higher value first, or the task stopped.
+    with contextlib.suppress(TransitionRefused):
         svc.tasks.progress(record.task_id, record.attempt, min(fraction, 0.99),
                            "running_shards", done_symbols, now, svc.settings.fanout_lease_s)
-    except TransitionRefused:
-        pass  # a later shard wrote a higher value first, or the task stopped
     count("ShardsCompleted")
 
 
