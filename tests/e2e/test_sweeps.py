@@ -87,3 +87,23 @@ def test_given_a_queued_or_running_sweep_when_cancelled_then_it_ends_cancelled(a
     assert status == 200 and cancelled["status"] == "cancelled"
     final = wait_terminal(api_url, created["task_id"])[-1]
     assert final["status"] == "cancelled" and final["result"] is None
+
+
+def test_given_accept_encoding_gzip_when_reading_a_result_then_it_comes_compressed(api_url):
+    import gzip
+    import json
+    import urllib.request
+
+    status, _, created = call(api_url, "POST", "/api/sweeps/run-async", SWEEP)
+    assert status == 200
+    wait_terminal(api_url, created["task_id"])
+    request = urllib.request.Request(f"{api_url}/api/backtests/{created['task_id']}",
+                                     headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request, timeout=30) as resp:
+        encoding, raw = resp.headers.get("Content-Encoding"), resp.read()
+
+    assert encoding == "gzip"
+    doc = json.loads(gzip.decompress(raw))
+    assert doc["run_id"] == created["task_id"] and len(doc["leaderboard"]) == 4
+    status, _, plain = call(api_url, "GET", f"/api/backtests/{created['task_id']}")
+    assert plain == doc  # without Accept-Encoding: the same document, uncompressed

@@ -6,10 +6,10 @@ includes this router only for the OpenAPI document.
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
+import orjson
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import Router
 
@@ -27,7 +27,8 @@ def use_engine(engine: Any) -> None:
     _ENGINE[:] = [engine]
 
 
-@run_sync_router.post("/api/backtests/run", summary="Run a small backtest synchronously")
+@run_sync_router.post("/api/backtests/run", summary="Run a small backtest synchronously",
+                      compress=True)
 def run_sync(request: BacktestRequest) -> Response[Any]:
     svc = services()
     validate_params(request.strategy, request.params)
@@ -40,4 +41,4 @@ def run_sync(request: BacktestRequest) -> Response[Any]:
         )
     except PermanentTaskError as exc:
         raise ValidationFailed.single(["body"], str(exc), "data_error") from None
-    return Response(200, "application/json", json.dumps(document, separators=(",", ":")))
+    return Response(200, "application/json", orjson.dumps(document).decode())

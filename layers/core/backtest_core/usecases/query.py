@@ -37,7 +37,7 @@ def status(task_id: str, owner: str, svc: Services) -> tuple[StatusView, bytes |
         result_url = f"/api/backtests/{record.task_id}"
         size = (record.summary or {}).get("result_bytes", 0)
         if size <= INLINE_DOWNLOAD_MAX_BYTES:
-            raw = svc.results.get_bytes(record.result_key)
+            raw = svc.results.get_completed(record.result_key)
     view = StatusView(
         task_id=record.task_id, status=record.status, progress=record.progress,
         stage=record.stage, result=None, error=record.error, created_at=record.created_at,
@@ -62,7 +62,7 @@ def result_bytes(run_id: str, owner: str, svc: Services) -> tuple[bytes | None, 
     if (record is None or record.owner != owner or record.status is not TaskStatus.COMPLETED
             or not record.result_key):
         raise ResultNotFound(run_id)
-    raw = svc.results.get_bytes(record.result_key)
+    raw = svc.results.get_completed(record.result_key)
     if raw is None:
         raise ResultNotFound(run_id)
     if len(raw) > INLINE_DOWNLOAD_MAX_BYTES:
