@@ -16,6 +16,7 @@ once with WORKERS=2, each in a fresh local stack:
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -49,6 +50,7 @@ BIG_RESULT = {"strategy": "volume_zone_breakout", "params": {"top_percentile": 1
               "symbols": ["BTC_KRW"], "start_date": "2024-01-01", "end_date": "2025-09-30",
               "timeframe": "1h"}
 SHARD_COMBINATIONS = 32
+REPEATS = 3  # best of: the figures are only as quiet as the machine
 DEADLINE_S = 900.0
 
 
@@ -84,10 +86,14 @@ def _wait(api: str, task_id: str) -> dict[str, Any]:
 
 
 def _timed(api: str, path: str, body: dict[str, Any]) -> tuple[float, dict[str, Any]]:
-    started = time.perf_counter()
-    _, created = _call(api, "POST", path, body)
-    view = _wait(api, created["task_id"])
-    return time.perf_counter() - started, view
+    """Best wall time (submit → completed) of REPEATS runs, and the last final view."""
+    best = float("inf")
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        _, created = _call(api, "POST", path, body)
+        view = _wait(api, created["task_id"])
+        best = min(best, time.perf_counter() - started)
+    return best, view
 
 
 @contextmanager
@@ -121,11 +127,14 @@ def _engine_seconds() -> tuple[float, int]:
     combos = expand_grid(GRID)
     chunks = [combos[i:i + SHARD_COMBINATIONS] for i in range(0, len(combos),
                                                                 SHARD_COMBINATIONS)]
-    started = time.perf_counter()
-    for symbol in SYMBOLS:
-        for chunk in chunks:
-            run_sweep_shard(spec, reader, symbol, chunk)
-    return time.perf_counter() - started, len(SYMBOLS) * len(chunks)
+    best = float("inf")
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        for symbol in SYMBOLS:
+            for chunk in chunks:
+                run_sweep_shard(spec, reader, symbol, chunk)
+        best = min(best, time.perf_counter() - started)
+    return best, len(SYMBOLS) * len(chunks)
 
 
 def _status_ms(api: str) -> tuple[float, int]:
@@ -142,7 +151,8 @@ def _status_ms(api: str) -> tuple[float, int]:
 
 def main() -> int:
     print(f"sweep: {len(SYMBOLS)} symbols x 64 combinations, 2 years of 1h bars; "
-          f"{SHARD_COMBINATIONS} combinations per shard")
+          f"{SHARD_COMBINATIONS} combinations per shard; best of {REPEATS} runs; "
+          f"load average at start {os.getloadavg()[0]:.1f}")
     with _stack(WORKERS="1") as one:
         wall_1, view_1 = _timed(one.api_url, "/api/sweeps/run-async", SWEEP)
         plain_whole, plain_view = _timed(one.api_url, "/api/backtests/run-async", PLAIN)
@@ -165,6 +175,7 @@ def main() -> int:
           f"{plain_sharded:.2f} s")
     print(f"status of a completed {size / 1e6:.1f} MB result (inlined): median "
           f"{status_ms:.1f} ms of 20 reads")
+    print(f"load average at end {os.getloadavg()[0]:.1f} (2 cores)")
     return 0
 
 
