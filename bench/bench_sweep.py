@@ -5,11 +5,11 @@ A sweep of 64 combinations × 4 symbols × 2 years of 1h bars (BTC_KRW, ETH_KRW 
 set plus two more synthetic symbols written into the stack's S3), once with WORKERS=1 and
 once with WORKERS=2, each in a fresh local stack:
   - wall time from submit to completed, the ratio, combinations·symbols per second;
-  - Step Functions overhead per shard: (wall with one worker − the same shards' engine
-    time measured in this process) / shards;
-  - a plain 4-symbol backtest above the fan-out threshold (the WORKERS=2 stack runs with
-    FANOUT_MIN_CANDLES=1000: one shard per symbol) against the unsharded run (WORKERS=1
-    stack, default threshold);
+  - Step Functions overhead per shard: the same sweep over one day of bars (engine time
+    ~0) with one worker, wall time / shards; and the 8 shards' engine time in-process;
+  - a plain 4-symbol backtest of 2 years of 5m bars (842,112 candles, above the default
+    FANOUT_MIN_CANDLES): sharded one per symbol in the WORKERS=2 stack, against the
+    unsharded run in the WORKERS=1 stack (whose threshold is raised);
   - status latency of a completed ~4 MB result (the result inlined), median of 20 reads.
 """
 
@@ -32,6 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: make the repository's infra package importable
 
 import boto3  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 from backtest_engine import MemoryReader, RunSpec, to_parquet_layout  # noqa: E402
 from backtest_engine.sweep import run_sweep_shard  # noqa: E402
@@ -45,7 +47,11 @@ GRID = {"volume_window": [10, 20, 40, 80], "top_percentile": [0.1, 0.2, 0.3, 0.4
 WINDOW = {"start_date": "2024-01-01", "end_date": "2025-12-31", "timeframe": "1h"}
 SWEEP = {"strategy": "volume_zone_breakout", "params": {}, "grid": GRID, "symbols": SYMBOLS,
          **WINDOW}
-PLAIN = {"strategy": "volume_zone_breakout", "params": {}, "symbols": SYMBOLS, **WINDOW}
+# Above the default FANOUT_MIN_CANDLES (500,000): 4 symbols × 2 years of 5m bars = 842,112.
+PLAIN = {"strategy": "volume_zone_breakout", "params": {"breakout_buffer": 0.02},
+         "symbols": SYMBOLS, "start_date": "2024-01-01", "end_date": "2025-12-31",
+         "timeframe": "5m"}
+TINY = {**SWEEP, "start_date": "2024-06-01", "end_date": "2024-06-01"}  # 24 bars a symbol
 BIG_RESULT = {"strategy": "volume_zone_breakout", "params": {"top_percentile": 1.0},
               "symbols": ["BTC_KRW"], "start_date": "2024-01-01", "end_date": "2025-09-30",
               "timeframe": "1h"}
@@ -63,6 +69,19 @@ def _frame(symbol: str):
             frame[column] = frame[column] * scale
         return frame
     return synthetic_candles(symbol, "1h")
+
+
+def _five_minute(symbol: str):
+    """2 years of 5m bars: a seeded random walk (the demo set has 1h and 1d only)."""
+    rng = np.random.default_rng(SYMBOLS.index(symbol) + 5)
+    stamps = pd.date_range("2024-01-01", "2026-01-01", freq="5min", inclusive="left", tz="UTC")
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.001, len(stamps))))
+    open_ = np.r_[close[0], close[:-1]]
+    spread = np.abs(rng.normal(0, 0.0005, len(stamps))) * close
+    return pd.DataFrame({"timestamp": stamps, "open": open_,
+                         "high": np.maximum(open_, close) + spread,
+                         "low": np.minimum(open_, close) - spread, "close": close,
+                         "volume": rng.lognormal(0, 0.5, len(stamps))})
 
 
 def _call(api: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
@@ -106,8 +125,11 @@ def _stack(**env: str) -> Iterator[StackProcess]:
             s3 = boto3.client("s3", endpoint_url=stack.aws_endpoint, region_name="us-east-1",
                               aws_access_key_id="testing", aws_secret_access_key="testing")
             bucket = s3.list_buckets()["Buckets"][0]["Name"]
-            for symbol in EXTRA:
-                for key, data in to_parquet_layout(_frame(symbol), symbol, "1h").items():
+            layouts = [to_parquet_layout(_frame(symbol), symbol, "1h") for symbol in EXTRA]
+            layouts += [to_parquet_layout(_five_minute(symbol), symbol, "5m")
+                        for symbol in SYMBOLS]
+            for layout in layouts:
+                for key, data in layout.items():
                     s3.put_object(Bucket=bucket, Key=f"data/{key}", Body=data)
             yield stack
         finally:
@@ -138,13 +160,16 @@ def _engine_seconds() -> tuple[float, int]:
 
 
 def _status_ms(api: str) -> tuple[float, int]:
+    """Median latency of the status call (answer read, not parsed) and the result's size."""
     _, created = _call(api, "POST", "/api/backtests/run-async", BIG_RESULT)
     view = _wait(api, created["task_id"])
-    size = len(json.dumps(view["result"]).encode())
+    size = len(json.dumps(view["result"], separators=(",", ":")).encode())
     samples = []
     for _ in range(20):
         started = time.perf_counter()
-        _call(api, "GET", f"/api/backtests/status/{created['task_id']}")
+        with urllib.request.urlopen(f"{api}/api/backtests/status/{created['task_id']}",
+                                    timeout=60) as resp:
+            resp.read()
         samples.append((time.perf_counter() - started) * 1000)
     return statistics.median(samples), size
 
@@ -153,11 +178,12 @@ def main() -> int:
     print(f"sweep: {len(SYMBOLS)} symbols x 64 combinations, 2 years of 1h bars; "
           f"{SHARD_COMBINATIONS} combinations per shard; best of {REPEATS} runs; "
           f"load average at start {os.getloadavg()[0]:.1f}")
-    with _stack(WORKERS="1") as one:
+    with _stack(WORKERS="1", FANOUT_MIN_CANDLES="100000000") as one:  # nothing fans out
         wall_1, view_1 = _timed(one.api_url, "/api/sweeps/run-async", SWEEP)
+        tiny_s, tiny_view = _timed(one.api_url, "/api/sweeps/run-async", TINY)
         plain_whole, plain_view = _timed(one.api_url, "/api/backtests/run-async", PLAIN)
         status_ms, size = _status_ms(one.api_url)
-    with _stack(WORKERS="2", FANOUT_MIN_CANDLES="1000") as two:
+    with _stack(WORKERS="2") as two:  # the default threshold: the plain run fans out
         wall_2, view_2 = _timed(two.api_url, "/api/sweeps/run-async", SWEEP)
         plain_sharded, sharded_view = _timed(two.api_url, "/api/backtests/run-async", PLAIN)
     engine_s, shards = _engine_seconds()
@@ -168,9 +194,12 @@ def main() -> int:
     print(f"{'sweep wall time, s':34}{wall_1:>12.2f}{wall_2:>12.2f}   "
           f"speed-up {wall_1 / wall_2:.2f}x")
     print(f"{'combinations x symbols / s':34}{pairs / wall_1:>12.1f}{pairs / wall_2:>12.1f}")
-    print(f"engine time of the {shards} shards in-process: {engine_s:.2f} s -> Step Functions "
-          f"+ queue + storage overhead per shard: {(wall_1 - engine_s) / shards * 1000:.0f} ms")
-    print(f"plain 4-symbol backtest ({PLAIN['start_date']}..{PLAIN['end_date']} 1h): unsharded "
+    print(f"engine time of the {shards} shards in-process: {engine_s:.2f} s (one core, "
+          f"sequential)")
+    tiny_shards = tiny_view["shards_total"]
+    print(f"Step Functions + queue + storage overhead per shard (WORKERS=1, {tiny_shards} "
+          f"shards of one day of bars, engine time ~0): {tiny_s / tiny_shards * 1000:.0f} ms")
+    print(f"plain 4-symbol backtest (2 years of 5m, {4 * 210_528:,} candles): unsharded "
           f"(WORKERS=1) {plain_whole:.2f} s, sharded 1 per symbol (WORKERS=2) "
           f"{plain_sharded:.2f} s")
     print(f"status of a completed {size / 1e6:.1f} MB result (inlined): median "
