@@ -5,6 +5,7 @@ SQS event source would: run → execution → shard messages (task tokens) → a
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
@@ -28,7 +29,6 @@ def fanout(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> Iterator[Any]:
     from moto import mock_aws
 
     from infra.local.bootstrap import create_resources
-    from infra.local.demo_data import seed
     from infra.local.emulation import FAKE_CREDENTIALS, LOCAL_FUNCTION_ENV
     from infra.local.moto_lock import install_dynamodb_lock
     from infra.local.template_model import build_model
@@ -54,9 +54,23 @@ def fanout(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> Iterator[Any]:
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         _reset_caches()
-        seed(clients["s3"], env["BUCKET"], env["DATA_PREFIX"])
+        for key, body in _candles().items():
+            clients["s3"].put_object(Bucket=env["BUCKET"], Key=env["DATA_PREFIX"] + key,
+                                     Body=body)
         yield Harness(clients, urls["JobsQueue"], clock)
         _reset_caches()
+
+
+@functools.cache
+def _candles() -> dict[str, bytes]:
+    """The demo set's 1h Parquet objects (generated once per test process)."""
+    from backtest_engine import to_parquet_layout
+    from infra.local.demo_data import DEMO_SYMBOLS, synthetic_candles
+
+    objects: dict[str, bytes] = {}
+    for symbol in DEMO_SYMBOLS:
+        objects.update(to_parquet_layout(synthetic_candles(symbol, "1h"), symbol, "1h"))
+    return objects
 
 
 class Harness:
