@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from backtest_core.symbols import TIMEFRAME_SECONDS, normalize_symbol, normalize_timeframe
+from backtest_contract.market import TIMEFRAME_SECONDS, normalize_symbol, normalize_timeframe
 
 MAX_SYMBOLS = 50
 Symbol = Annotated[str, AfterValidator(normalize_symbol)]

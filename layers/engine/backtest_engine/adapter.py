@@ -3,20 +3,14 @@
 Maps a ``backtest_core.models.BacktestRequest`` to ``run_backtest`` and the engine's errors
 to the core's vocabulary: bad data/params → PermanentTaskError (the task fails at once),
 cancellation → TaskCancelled. Anything else propagates as transient (SQS retries).
-
-``python -m backtest_engine.adapter --write-catalog`` regenerates the catalog the API
-functions read (they never import the engine).
 """
 
 from __future__ import annotations
 
-import json
 import socket
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from pathlib import Path
 
 from backtest_core.engine_port import CancelFn, CandleSource, Document, ProgressFn
 from backtest_core.errors import PermanentTaskError, TaskCancelled
@@ -25,11 +19,8 @@ from backtest_core.sweeps import ShardSpec
 
 from .errors import BacktestCancelled, EngineError
 from .runner import RunSpec, run_backtest
-from .strategies import catalog
 from .sweep import run_sweep_shard
 from .version import ENGINE_VERSION
-
-CORE_CATALOG = Path(__file__).resolve().parents[2] / "core" / "backtest_core" / "strategy_catalog.json"
 
 
 class Engine:
@@ -77,16 +68,3 @@ def _mapped_errors() -> Iterator[None]:
         raise TaskCancelled("cancelled") from None
     except EngineError as exc:
         raise PermanentTaskError(str(exc)) from exc
-
-
-def catalog_json() -> str:
-    return json.dumps(catalog(), indent=2, sort_keys=True) + "\n"
-
-
-if __name__ == "__main__":  # pragma: no cover - developer tool
-    if sys.argv[1:] == ["--write-catalog"]:
-        CORE_CATALOG.write_text(catalog_json())
-        print(f"wrote {CORE_CATALOG}")
-    else:
-        print("usage: python -m backtest_engine.adapter --write-catalog", file=sys.stderr)
-        sys.exit(2)

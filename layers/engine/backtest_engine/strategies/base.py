@@ -1,4 +1,5 @@
-"""What a strategy is: a typed parameter model and a pure signal function."""
+"""What a strategy is: a typed parameter model (from the shared contract,
+``backtest_contract.strategies``) and a pure signal function."""
 
 from __future__ import annotations
 
@@ -6,22 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+
+from backtest_contract.strategies import StrategyParams
 
 from ..candles import Candles
 
 Tick = Callable[[int], None]
 """Called by a strategy with the number of further bars it has processed (for progress)."""
-
-
-class StrategyParams(BaseModel):
-    """Base of every parameter model: unknown keys are rejected, numeric strings coerced."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    hold_period_bars: int = Field(
-        1, ge=1, le=1000, description="H: bars between entry and exit (exit at close[i+H])"
-    )
 
 
 @dataclass(frozen=True)

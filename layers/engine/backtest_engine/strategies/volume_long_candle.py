@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
+
+from backtest_contract.strategies import VOLUME_LONG_CANDLE, VolumeLongCandleParams
 
 from ..candles import Candles
-from .base import Signals, Strategy, StrategyParams, Tick
-
-
-class VolumeLongCandleParams(StrategyParams):
-    """Parameters of volume_long_candle (SPEC 3.2)."""
-
-    vol_ma_window: int = Field(20, ge=1, le=1000, description="M: volume moving-average bars")
-    vol_multiplier: float = Field(1.5, gt=0, le=100, description="k: volume ≥ k·MA")
-    body_pct: float = Field(0.02, gt=0, le=1, description="β: (close − open)/open ≥ β")
+from .base import Signals, Strategy, Tick
 
 
 def generate(candles: Candles, params: VolumeLongCandleParams, tick: Tick) -> Signals:
@@ -56,11 +49,8 @@ def _signals(candles: Candles, params: VolumeLongCandleParams, ma: np.ndarray) -
 
 
 STRATEGY = Strategy(
-    name="volume_long_candle",
-    description=(
-        "BUY a bullish candle whose body is at least body_pct of the open, with short "
-        "wicks, on volume at least vol_multiplier times its moving average."
-    ),
+    name=VOLUME_LONG_CANDLE.name,
+    description=VOLUME_LONG_CANDLE.description,
     params_model=VolumeLongCandleParams,
     generate=generate,
     generate_many=generate_many,

@@ -4,23 +4,12 @@ profile (SPEC 3.1)."""
 from __future__ import annotations
 
 import numpy as np
-from pydantic import Field
+
+from backtest_contract.strategies import VOLUME_ZONE_BREAKOUT, VolumeZoneBreakoutParams
 
 from ..candles import Candles
 from ._profile import resistance_levels, resistance_levels_many
-from .base import Signals, Strategy, StrategyParams, Tick
-
-
-class VolumeZoneBreakoutParams(StrategyParams):
-    """Parameters of volume_zone_breakout (SPEC 3.1)."""
-
-    volume_window: int = Field(10, ge=1, le=1000, description="W: bars in the profile window")
-    top_percentile: float = Field(
-        0.2, gt=0, le=1, description="p: share of window volume at/above the resistance"
-    )
-    breakout_buffer: float = Field(0.0, ge=0, le=1, description="b: signal iff high ≥ R·(1+b)")
-    num_bins: int = Field(20, ge=1, le=200, description="K: equal-width price bins")
-    include_wicks: bool = Field(True, description="spans are [low, high] (else the body)")
+from .base import Signals, Strategy, Tick
 
 
 def generate(candles: Candles, params: VolumeZoneBreakoutParams, tick: Tick) -> Signals:
@@ -65,11 +54,8 @@ def _breakouts(candles: Candles, levels: np.ndarray, buffer: float) -> Signals:
 
 
 STRATEGY = Strategy(
-    name="volume_zone_breakout",
-    description=(
-        "Per-window volume profile: BUY when the bar's high reaches the price above which "
-        "the top share of the previous W bars' volume traded (times 1 + buffer)."
-    ),
+    name=VOLUME_ZONE_BREAKOUT.name,
+    description=VOLUME_ZONE_BREAKOUT.description,
     params_model=VolumeZoneBreakoutParams,
     generate=generate,
     generate_many=generate_many,
