@@ -1,5 +1,5 @@
-"""What the core asks of the engine (a Protocol: the core never imports it) and the typed
-summary it keeps of a result document.
+"""What the core asks of the engine (a Protocol: the core never imports it) and how the
+typed ``ResultSummary`` of a result document is read.
 
 The worker passes ``backtest_engine.adapter.Engine``; unit tests pass small fakes. The
 engine raises ``PermanentTaskError`` for bad data/params and ``TaskCancelled`` when
@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from backtest_core.models import BacktestRequest
+from backtest_core.models import BacktestRequest, ResultSummary
 from backtest_core.sweeps import ShardSpec
 
 ProgressFn = Callable[..., None]  # (fraction 0..1, stage[, symbols_done])
@@ -68,21 +68,11 @@ class _DocumentHead(_Head):
     execution_time: float | None = None
 
 
-class ResultSummary(BaseModel):
-    """What the task record keeps of its result (history, metrics, inline decision)."""
-
-    total_signals: int | None
-    symbols: list[str]
-    failed_symbols: list[str]
-    candles: int
-    execution_time: float | None
-    result_bytes: int = 0
-
-    @classmethod
-    def of_backtest(cls, document: Document, result_bytes: int) -> ResultSummary:
-        head = _DocumentHead.model_validate(document)
-        return cls(total_signals=head.total_signals,
-                   symbols=[s.symbol for s in head.symbols],
-                   failed_symbols=[f.symbol for f in head.failed_symbols],
-                   candles=sum(s.data.rows for s in head.symbols),
-                   execution_time=head.execution_time, result_bytes=result_bytes)
+def summary_of_backtest(document: Document, result_bytes: int) -> ResultSummary:
+    """The ``ResultSummary`` of a backtest document (SPEC §7)."""
+    head = _DocumentHead.model_validate(document)
+    return ResultSummary(total_signals=head.total_signals,
+                         symbols=[s.symbol for s in head.symbols],
+                         failed_symbols=[f.symbol for f in head.failed_symbols],
+                         candles=sum(s.data.rows for s in head.symbols),
+                         execution_time=head.execution_time, result_bytes=result_bytes)

@@ -168,6 +168,20 @@ def estimated_candles(request: BacktestRequest) -> int:
     return len(request.symbols) * days * 86400 // TIMEFRAME_SECONDS[request.timeframe]
 
 
+class ResultSummary(BaseModel):
+    """What the task record keeps of its result (history, metrics, the inline decision).
+    ``total_signals`` is None for a sweep."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    total_signals: int | None = None
+    symbols: list[str] = Field(default_factory=list)
+    failed_symbols: list[str] = Field(default_factory=list)
+    candles: int = 0
+    execution_time: float | None = None
+    result_bytes: int = 0
+
+
 class TaskRecord(BaseModel):
     """One item of the Tasks table (SPEC §6). ``expires_at`` is the TTL (epoch seconds)."""
 
@@ -191,7 +205,7 @@ class TaskRecord(BaseModel):
     symbols_total: int = 0
     symbols_done: int = 0
     result_key: str | None = None
-    summary: dict[str, Any] | None = None
+    summary: ResultSummary | None = None
     # Fan-out (SPEC §9): shards of the Step Functions execution; ``shard_size`` =
     # combinations per sweep shard (0: one shard per symbol).
     shards_total: int = 0

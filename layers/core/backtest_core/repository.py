@@ -274,7 +274,7 @@ def _to_item(record: TaskRecord) -> dict[str, Any]:
     data = record.model_dump(mode="json", exclude_none=True)
     data["request"] = record.request.canonical_json()
     if record.summary is not None:
-        data["summary"] = json.dumps(record.summary)
+        data["summary"] = record.summary.model_dump_json()
     return {k: _attr(v) for k, v in data.items() if not isinstance(v, dict | list)}
 
 

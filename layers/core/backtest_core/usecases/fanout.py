@@ -28,9 +28,15 @@ from backtest_core.aggregate import (
     no_data_message,
     sweep_document,
 )
-from backtest_core.engine_port import EnginePort, ResultSummary
+from backtest_core.engine_port import EnginePort, summary_of_backtest
 from backtest_core.errors import PermanentTaskError, TaskCancelled, TransitionRefused
-from backtest_core.models import QueueMessage, SweepRequest, TaskRecord, TaskStatus
+from backtest_core.models import (
+    QueueMessage,
+    ResultSummary,
+    SweepRequest,
+    TaskRecord,
+    TaskStatus,
+)
 from backtest_core.models import estimated_candles as _estimated
 from backtest_core.observability import count, logger
 from backtest_core.services import Services
@@ -146,7 +152,7 @@ def _assemble(record: TaskRecord, svc: Services) -> Outcome:
             candles=_sweep_candles(docs),
             execution_time=elapsed, result_bytes=size)
     else:
-        summary = ResultSummary.of_backtest(document, size)
+        summary = summary_of_backtest(document, size)
     return complete_with(record, key, summary, svc, elapsed)
 
 

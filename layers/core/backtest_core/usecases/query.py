@@ -35,7 +35,7 @@ def status(task_id: str, owner: str, svc: Services) -> tuple[StatusView, bytes |
     result_url = None
     if record.status is TaskStatus.COMPLETED and record.result_key:
         result_url = f"/api/backtests/{record.task_id}"
-        size = (record.summary or {}).get("result_bytes", 0)
+        size = record.summary.result_bytes if record.summary else 0
         if size <= INLINE_DOWNLOAD_MAX_BYTES:
             raw = svc.results.get_completed(record.result_key)
     view = StatusView(
@@ -103,7 +103,8 @@ def _history_item(record: TaskRecord) -> HistoryItem:
         symbols=req.symbols, timeframe=req.timeframe, start_date=req.start_date,
         end_date=req.end_date, progress=record.progress, created_at=record.created_at,
         finished_at=record.finished_at, error=record.error,
-        total_signals=(record.summary or {}).get("total_signals"), kind=record.kind,
+        total_signals=record.summary.total_signals if record.summary else None,
+        kind=record.kind,
     )
 
 

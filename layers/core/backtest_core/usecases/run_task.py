@@ -11,9 +11,9 @@ from __future__ import annotations
 import time
 from typing import Literal
 
-from backtest_core.engine_port import Document, EnginePort, ResultSummary
+from backtest_core.engine_port import Document, EnginePort, summary_of_backtest
 from backtest_core.errors import PermanentTaskError, TaskCancelled, TransitionRefused
-from backtest_core.models import QueueMessage, TaskRecord, TaskStatus
+from backtest_core.models import QueueMessage, ResultSummary, TaskRecord, TaskStatus
 from backtest_core.observability import MetricUnit, count, logger, traced
 from backtest_core.services import Services
 from backtest_core.usecases.progress import AttemptControl
@@ -78,8 +78,7 @@ def claim_attempt(
 def _complete(record: TaskRecord, document: Document, svc: Services,
               duration_s: float) -> Outcome:
     key, size = svc.results.put(record.task_id, record.attempt, document)
-    return complete_with(record, key, ResultSummary.of_backtest(document, size), svc,
-                         duration_s)
+    return complete_with(record, key, summary_of_backtest(document, size), svc, duration_s)
 
 
 def complete_with(record: TaskRecord, key: str, summary: ResultSummary, svc: Services,
