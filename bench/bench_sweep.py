@@ -15,6 +15,7 @@ once with WORKERS=2, each in a fresh local stack:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import statistics
@@ -23,6 +24,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -159,6 +161,41 @@ def _engine_seconds() -> tuple[float, int]:
     return best, len(SYMBOLS) * len(chunks)
 
 
+def _run_shard_job(job: tuple[str, list[dict[str, Any]]]) -> int:
+    symbol, chunk = job
+    return len(run_sweep_shard(_SPEC, _reader(), symbol, chunk)["entries"])
+
+
+_SPEC = RunSpec(strategy="volume_zone_breakout", symbols=SYMBOLS, timeframe="1h",
+                start_date=date(2024, 1, 1), end_date=date(2025, 12, 31))
+
+
+@functools.cache
+def _reader() -> MemoryReader:
+    objects: dict[str, bytes] = {}
+    for symbol in SYMBOLS:
+        objects.update(to_parquet_layout(_frame(symbol), symbol, "1h"))
+    return MemoryReader(objects)
+
+
+def _process_pool_seconds() -> dict[int, float]:
+    """The sweep's 8 shards in a pool of 1 and of 2 processes: how much parallelism the
+    machine has to give right now (no stack, no queue)."""
+    from backtest_core.sweeps import expand_grid
+
+    combos = expand_grid(GRID)
+    jobs = [(s, combos[i:i + SHARD_COMBINATIONS]) for s in SYMBOLS
+            for i in range(0, len(combos), SHARD_COMBINATIONS)]
+    out = {}
+    for workers in (1, 2):
+        with ProcessPoolExecutor(workers) as pool:
+            list(pool.map(_run_shard_job, jobs[:workers]))  # warm: imports, candles
+            started = time.perf_counter()
+            list(pool.map(_run_shard_job, jobs))
+            out[workers] = time.perf_counter() - started
+    return out
+
+
 def _shared_vs_single() -> tuple[float, float]:
     """64 combinations on BTC_KRW: one shard (candles loaded and validated once, profiles
     shared) against 64 single runs (each loads, validates and builds a full document)."""
@@ -207,6 +244,7 @@ def main() -> int:
         plain_sharded, sharded_view = _timed(two.api_url, "/api/backtests/run-async", PLAIN)
     engine_s, shards = _engine_seconds()
     shard_s, singles_s = _shared_vs_single()
+    pool_s = _process_pool_seconds()
     assert view_1["shards_total"] == view_2["shards_total"] == shards
     assert plain_view["shards_total"] == 0 and sharded_view["shards_total"] == len(SYMBOLS)
     pairs = 64 * len(SYMBOLS)
@@ -216,6 +254,8 @@ def main() -> int:
     print(f"{'combinations x symbols / s':34}{pairs / wall_1:>12.1f}{pairs / wall_2:>12.1f}")
     print(f"engine time of the {shards} shards in-process: {engine_s:.2f} s (one core, "
           f"sequential)")
+    print(f"engine, the {shards} shards in a pool of 1 / 2 processes: {pool_s[1]:.2f} s / "
+          f"{pool_s[2]:.2f} s ({pool_s[1] / pool_s[2]:.2f}x: the parallelism the machine has)")
     print(f"engine, 64 combinations on one symbol: one shard {shard_s:.2f} s vs 64 single "
           f"runs {singles_s:.2f} s ({singles_s / shard_s:.1f}x)")
     tiny_shards = tiny_view["shards_total"]
