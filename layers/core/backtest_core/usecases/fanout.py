@@ -179,13 +179,17 @@ def _count_shard(record: TaskRecord, index: int, svc: Services) -> None:
 
 
 def _owned_record(message: QueueMessage, svc: Services) -> TaskRecord | None:
-    record = svc.tasks.get(message.task_id, svc.clock())
-    if record is None or record.status is not TaskStatus.RUNNING \
-            or record.attempt != message.attempt:
-        state = record.status.value if record else "missing"
+    """The task record while ``message.attempt`` still runs it, else None (logged)."""
+    record = _running_attempt(message.task_id, message.attempt, svc)
+    if record is None:
         logger.info("fan-out message for a task this execution no longer runs",
-                    extra={"task_id": message.task_id, "kind": message.kind,
-                           "current_status": state})
+                    extra={"task_id": message.task_id, "kind": message.kind})
+    return record
+
+
+def _running_attempt(task_id: str, attempt: int | None, svc: Services) -> TaskRecord | None:
+    record = svc.tasks.get(task_id, svc.clock())
+    if record is None or record.status is not TaskStatus.RUNNING or record.attempt != attempt:
         return None
     return record
 
@@ -231,9 +235,8 @@ class ShardControl:
         while not self._stop.wait(check_s) and not self._cancelled:
             since_beat += check_s
             try:
-                message = QueueMessage(task_id=self._record.task_id, owner=self._record.owner,
-                                       enqueued_at="", attempt=self._record.attempt)
-                if _owned_record(message, self._svc) is None:
+                if _running_attempt(self._record.task_id, self._record.attempt,
+                                    self._svc) is None:
                     self._cancelled = True
                 if since_beat >= cfg.shard_heartbeat_s:
                     since_beat = 0.0
