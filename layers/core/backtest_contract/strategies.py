@@ -1,15 +1,37 @@
 """The strategies' names, descriptions and parameter models (SPEC §3).
 
 The engine implements each name (``backtest_engine/strategies/<name>.py``); the API lists
-and validates them from here. Unknown keys are rejected, numeric strings coerced.
+and validates them from here. Unknown keys are rejected, numeric strings coerced, booleans
+are not numbers and numbers are not booleans.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+
+def _not_bool(value: Any) -> Any:
+    """JSON ``true`` is not the number 1 (pydantic's lax mode would take it)."""
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not a boolean")
+    return value
+
+
+def _not_number(value: Any) -> Any:
+    """The number 1 is not ``true`` (pydantic's lax mode would take it)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("expected a boolean, not a number")
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_not_bool)]
+"""An integer parameter: numeric strings such as ``"10"`` are coerced, booleans are not."""
+Float = Annotated[float, BeforeValidator(_not_bool)]
+Bool = Annotated[bool, BeforeValidator(_not_number)]
+"""A boolean parameter: ``true``/``false`` (also as strings), never a number."""
 
 
 class StrategyParams(BaseModel):
@@ -17,7 +39,7 @@ class StrategyParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    hold_period_bars: int = Field(
+    hold_period_bars: Int = Field(
         1, ge=1, le=1000, description="H: bars between entry and exit (exit at close[i+H])"
     )
 
@@ -25,21 +47,21 @@ class StrategyParams(BaseModel):
 class VolumeZoneBreakoutParams(StrategyParams):
     """Parameters of volume_zone_breakout (SPEC 3.1)."""
 
-    volume_window: int = Field(10, ge=1, le=1000, description="W: bars in the profile window")
-    top_percentile: float = Field(
+    volume_window: Int = Field(10, ge=1, le=1000, description="W: bars in the profile window")
+    top_percentile: Float = Field(
         0.2, gt=0, le=1, description="p: share of window volume at/above the resistance"
     )
-    breakout_buffer: float = Field(0.0, ge=0, le=1, description="b: signal iff high ≥ R·(1+b)")
-    num_bins: int = Field(20, ge=1, le=200, description="K: equal-width price bins")
-    include_wicks: bool = Field(True, description="spans are [low, high] (else the body)")
+    breakout_buffer: Float = Field(0.0, ge=0, le=1, description="b: signal iff high ≥ R·(1+b)")
+    num_bins: Int = Field(20, ge=1, le=200, description="K: equal-width price bins")
+    include_wicks: Bool = Field(True, description="spans are [low, high] (else the body)")
 
 
 class VolumeLongCandleParams(StrategyParams):
     """Parameters of volume_long_candle (SPEC 3.2)."""
 
-    vol_ma_window: int = Field(20, ge=1, le=1000, description="M: volume moving-average bars")
-    vol_multiplier: float = Field(1.5, gt=0, le=100, description="k: volume ≥ k·MA")
-    body_pct: float = Field(0.02, gt=0, le=1, description="β: (close − open)/open ≥ β")
+    vol_ma_window: Int = Field(20, ge=1, le=1000, description="M: volume moving-average bars")
+    vol_multiplier: Float = Field(1.5, gt=0, le=100, description="k: volume ≥ k·MA")
+    body_pct: Float = Field(0.02, gt=0, le=1, description="β: (close − open)/open ≥ β")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from backtest_contract.strategies import STRATEGIES
 from backtest_core.errors import ValidationFailed
+from backtest_core.quoting import quote
 
 
 @cache
@@ -35,14 +36,15 @@ def validate_params(strategy: str, params: dict[str, Any]) -> dict[str, Any]:
     if strategy not in STRATEGIES:
         raise ValidationFailed.single(
             ["body", "strategy"],
-            f"Unknown strategy {strategy!r}; available: {', '.join(strategy_names())}",
+            f"Unknown strategy {quote(strategy)}; available: {', '.join(strategy_names())}",
         )
     try:
         model = STRATEGIES[strategy].params_model.model_validate(params)
     except ValidationError as exc:
         raise ValidationFailed(
             [
-                {"loc": ["body", "params", *err["loc"]], "msg": err["msg"], "type": err["type"]}
+                {"loc": ["body", "params", *err["loc"]],
+                 "msg": err["msg"].removeprefix("Value error, "), "type": err["type"]}
                 for err in exc.errors()
             ]
         ) from None

@@ -14,9 +14,10 @@ __all__ = ["TIMEFRAME_SECONDS", "normalize_symbol", "normalize_timeframe", "symb
 
 
 def normalize_symbol(symbol: object) -> str:
-    """Canonical ``BASE_QUOTE`` (``KRW-BTC``, ``btc/krw`` → ``BTC_KRW``); ParamsError else."""
+    """Canonical ``BASE_QUOTE`` (``KRW-BTC``, `` btc/krw`` → ``BTC_KRW``: the engine's own
+    inputs, CSV names and CLI flags, may carry spaces); ParamsError else."""
     try:
-        return market.normalize_symbol(symbol)
+        return market.normalize_symbol(symbol.strip() if isinstance(symbol, str) else symbol)
     except ValueError as exc:
         raise ParamsError.single(["symbol"], str(exc)) from None
 
@@ -24,7 +25,8 @@ def normalize_symbol(symbol: object) -> str:
 def normalize_timeframe(timeframe: object) -> str:
     """Canonical timeframe (``1D`` → ``1d``; ``1M`` is one minute); ParamsError else."""
     try:
-        return market.normalize_timeframe(timeframe)
+        return market.normalize_timeframe(
+            timeframe.strip() if isinstance(timeframe, str) else timeframe)
     except ValueError as exc:
         raise ParamsError.single(["timeframe"], str(exc)) from None
 

@@ -30,6 +30,7 @@ from backtest_core.aggregate import (
 )
 from backtest_core.engine_port import EnginePort, summary_of_backtest
 from backtest_core.errors import PermanentTaskError, TaskCancelled, TransitionRefused
+from backtest_core.faults import describe, is_transient
 from backtest_core.models import (
     QueueMessage,
     ResultSummary,
@@ -79,6 +80,10 @@ def start(record: TaskRecord, svc: Services) -> Outcome:
         svc.sfn.stop(svc.sfn.execution_arn(name), "task no longer running")
         return stopped(lost.current)
     except Exception as exc:
+        if not is_transient(exc):  # e.g. a bad state machine ARN: retrying cannot help
+            logger.exception("fan-out start failed", extra={"task_id": record.task_id})
+            return fail_attempt(record, f"Backtest failed: could not start the fan-out: "
+                                 f"{describe(exc)}", svc)
         release(record, exc, svc)
         raise
     logger.info("fanned out", extra={"task_id": record.task_id, "shards": shards,

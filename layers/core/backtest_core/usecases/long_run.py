@@ -15,12 +15,20 @@ messages, a stale container and a cancel can race safely.
 from __future__ import annotations
 
 from backtest_core.errors import TransitionRefused
+from backtest_core.faults import describe, is_transient
 from backtest_core.models import QueueMessage, TaskRecord, TaskStatus, estimated_candles
 from backtest_core.observability import count, logger
 from backtest_core.queue import MAX_DELAY_S
 from backtest_core.services import Services
 from backtest_core.timeutil import iso
-from backtest_core.usecases.run_task import Engine, Outcome, claim_attempt, release, run_attempt
+from backtest_core.usecases.run_task import (
+    Engine,
+    Outcome,
+    claim_attempt,
+    fail_attempt,
+    release,
+    run_attempt,
+)
 
 WATCH_DELAY_S = MAX_DELAY_S  # look again in 15 min (SQS's longest delay)
 STARTUP_LEASE_S = 600  # Fargate pulls the image and starts in ~1-3 min; leave ample room
@@ -44,6 +52,10 @@ def hand_off(message: QueueMessage, svc: Services) -> Outcome:
         _send_watch(record, svc)
         container = svc.launcher.launch(record.task_id, record.attempt)
     except Exception as exc:
+        if not is_transient(exc):  # e.g. an invalid task definition: retrying cannot help
+            logger.exception("Fargate launch failed", extra={"task_id": record.task_id})
+            return fail_attempt(record, f"Backtest failed: could not start the long run: "
+                                 f"{describe(exc)}", svc)
         release(record, exc, svc)
         raise
     logger.info("handed off to Fargate", extra={"task_id": record.task_id,

@@ -2,8 +2,10 @@
 
 ``engine`` is an ``EnginePort`` (backtest_core.engine_port): it raises
 ``PermanentTaskError`` for bad data/params and ``TaskCancelled`` when ``should_cancel()``
-turned true. Everything else is transient: the lease is released and the exception
-propagates so SQS redelivers (then the DLQ).
+turned true. Only AWS throttling/5xx/connection errors are transient
+(``faults.is_transient``): the lease is released and the exception propagates so SQS
+redelivers (then the DLQ). Any other exception is permanent: the task fails at once with a
+plain message (SPEC §13).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Literal
 
 from backtest_core.engine_port import Document, EnginePort, summary_of_backtest
 from backtest_core.errors import PermanentTaskError, TaskCancelled, TransitionRefused
+from backtest_core.faults import describe, is_transient
 from backtest_core.models import QueueMessage, ResultSummary, TaskRecord, TaskStatus
 from backtest_core.observability import MetricUnit, count, logger, traced
 from backtest_core.services import Services
@@ -53,8 +56,11 @@ def run_attempt(record: TaskRecord, engine: Engine, svc: Services) -> Outcome:
             logger.info("stopped: " + (control.stopped_reason or "cancelled"))
             return "lease_lost" if control.stopped_reason == "lease_lost" else "cancelled"
         except PermanentTaskError as exc:
-            return _fail(record, str(exc), svc)
+            return fail_attempt(record, str(exc), svc)
         except Exception as exc:
+            if not is_transient(exc):  # a bug or bad input: retrying cannot help
+                logger.exception("permanent failure", extra={"task_id": record.task_id})
+                return fail_attempt(record, f"Backtest failed: {describe(exc)}", svc)
             release(record, exc, svc)
             raise
 
@@ -99,11 +105,8 @@ def complete_with(record: TaskRecord, key: str, summary: ResultSummary, svc: Ser
 
 
 def fail_attempt(record: TaskRecord, error: str, svc: Services) -> Outcome:
-    """Fail the task for good, if this attempt still owns it."""
-    return _fail(record, error, svc)
-
-
-def _fail(record: TaskRecord, error: str, svc: Services) -> Outcome:
+    """Fail this attempt's task with ``error``; a lost race is "cancelled"/"lease_lost".
+    An AWS error of the write itself propagates (transient: SQS redelivers)."""
     try:
         svc.tasks.fail(record.task_id, error, svc.clock(), attempt=record.attempt)
     except TransitionRefused as lost:
@@ -125,7 +128,6 @@ def release(record: TaskRecord, exc: Exception, svc: Services) -> None:
     takes over at once. Best effort (the lease expires on its own)."""
     logger.exception("transient failure; SQS will redeliver", extra={"task_id": record.task_id})
     try:
-        svc.tasks.release_lease(record.task_id, record.attempt, svc.clock(),
-                                f"{type(exc).__name__}: {exc}")
+        svc.tasks.release_lease(record.task_id, record.attempt, svc.clock(), describe(exc))
     except Exception:
         logger.warning("could not release lease", extra={"task_id": record.task_id})
