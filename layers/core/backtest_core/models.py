@@ -27,6 +27,7 @@ from backtest_contract.market import (
     normalize_timeframe,
 )
 from backtest_core.catalog import strategy_names
+from backtest_core.quoting import quote_text
 
 MAX_SYMBOLS = 50
 Symbol = Annotated[str, Field(json_schema_extra={"pattern": SYMBOL_PATTERN}),
@@ -166,10 +167,10 @@ class SweepRequest(BacktestRequest):
     def _grid_shape(cls, value: dict[str, list[Any]], info: ValidationInfo) -> dict[str, list[Any]]:
         clash = sorted(set(value) & set(info.data.get("params") or {}))
         if clash:
-            raise ValueError(f"grid keys may not also be in params: {', '.join(clash)}")
+            raise ValueError(f"grid keys may not also be in params: {quote_text(', '.join(clash))}")
         empty = sorted(k for k, values in value.items() if not values)
         if empty:
-            raise ValueError(f"grid values must be non-empty lists: {', '.join(empty)}")
+            raise ValueError(f"grid values must be non-empty lists: {quote_text(', '.join(empty))}")
         limit = min(info.data.get("max_combinations") or MAX_SWEEP_COMBINATIONS,
                     MAX_SWEEP_COMBINATIONS)
         total = combination_count(value)
