@@ -18,6 +18,8 @@ literal name):
   ``adapter.py``, the one module that maps a core request to an engine call.
 - ``layers/ingest/backtest_ingest/`` (IngestLayer): composes core and engine with ccxt; never
   ``backtest_client``. Neither the core nor the engine imports it or ccxt.
+- ``layers/core/backtest_contract/`` (the shared vocabulary both import): pydantic and the
+  standard library only — no first-party package, no AWS SDK, no Powertools, no pandas/numpy.
 - Everywhere: never pyarrow (fastparquet is the parquet engine; pyarrow is too big for Lambda).
 """
 
@@ -31,8 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HEAVY = frozenset({"pandas", "numpy", "pyarrow", "fastparquet", "ccxt"})
-FIRST_PARTY = frozenset({"backtest_core", "backtest_engine", "backtest_ingest", "backtest_client",
-                         "infra"})
+FIRST_PARTY = frozenset({"backtest_contract", "backtest_core", "backtest_engine",
+                         "backtest_ingest", "backtest_client", "infra"})
 ENGINE_FUNCTIONS = frozenset({"worker", "run_sync"})
 INGEST_FUNCTIONS = frozenset({"ingest"})
 
@@ -41,6 +43,8 @@ ENGINE_FORBIDDEN = frozenset({"boto3", "botocore", "backtest_core", "backtest_in
                               "backtest_client", "pyarrow", "ccxt"})
 INGEST_FORBIDDEN = frozenset({"backtest_client", "infra", "pyarrow"})
 ENGINE_ADAPTERS = frozenset({"adapter.py"})  # may import backtest_core (and through it boto3)
+CONTRACT_FORBIDDEN = ((FIRST_PARTY - {"backtest_contract"}) | HEAVY
+                      | {"boto3", "botocore", "aws_lambda_powertools", "aws_xray_sdk"})
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,8 @@ def _rules_for(path: Path, root: Path) -> tuple[frozenset[str], str] | None:
     if parts[:3] == ("layers", "core", "backtest_core"):
         forbidden = CORE_FORBIDDEN
         return frozenset(forbidden), "backtest_core"
+    if parts[:3] == ("layers", "core", "backtest_contract"):
+        return frozenset(CONTRACT_FORBIDDEN), "backtest_contract"
     if parts[:3] == ("layers", "engine", "backtest_engine"):
         forbidden = ENGINE_FORBIDDEN
         if path.name in ENGINE_ADAPTERS and len(parts) == 4:
@@ -127,6 +133,7 @@ def python_files(root: Path) -> Iterator[Path]:
     for base in (
         root / "functions",
         root / "layers" / "core" / "backtest_core",
+        root / "layers" / "core" / "backtest_contract",
         root / "layers" / "engine" / "backtest_engine",
         root / "layers" / "ingest" / "backtest_ingest",
     ):

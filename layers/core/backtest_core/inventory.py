@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, Field
 
-from backtest_core.symbols import normalize_symbol, normalize_timeframe
+from backtest_contract.market import normalize_symbol, normalize_timeframe, symbol_dirs
 
 MANIFEST_KEY = "_inventory.json"
 _LAYOUT_KEY = re.compile(r"^([^/]+)/([^/]+)/(\d{4})\.parquet$")
@@ -114,9 +114,7 @@ def _folder_rank(folder: str, symbol: str, timeframe: str) -> tuple[int, int]:
     """The engine's search order (backtest_engine.loading.find_keys): canonical symbol
     directory before aliases, upper-case timeframe directory before lower case."""
     sym_dir, tf_dir = folder.split("/")
-    base, quote = symbol.split("_")
-    names = [f"{base}_{quote}", f"{quote}-{base}"]
-    names += [n.lower() for n in names]
+    names = symbol_dirs(symbol)
     sym_rank = names.index(sym_dir) if sym_dir in names else len(names)
     return sym_rank, 0 if tf_dir == timeframe.upper() else 1
 
