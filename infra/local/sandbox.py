@@ -9,6 +9,9 @@ invoke. Like Lambda, it runs one invocation per sandbox process at a time:
 - **warm reuse** over the process's stdin/stdout pipes (length-prefixed JSON frames): no
   process is spawned per request;
 - **at most ``concurrency``** sandboxes; more callers wait for a free one;
+- **background functions** (queue consumers) may run at a lower CPU priority (``nice``):
+  on a 2-core laptop the engine would otherwise take the CPU from the API's sandboxes,
+  which Lambda never shares with it;
 - **timeout**: an invocation still running after the template's ``Timeout`` is killed with
   its process (SIGKILL) and fails with Lambda's "Task timed out after N.00 seconds"; a
   sandbox that dies mid-invocation (``kill -9``) fails it with "Runtime exited". Either way
@@ -30,7 +33,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from infra.local.sandbox_runtime import INIT_HOOK_VAR
+from infra.local.sandbox_runtime import INIT_HOOK_VAR, NICE_VAR
 from infra.local.template_model import FunctionSpec
 
 log = logging.getLogger("local.sandbox")
@@ -56,12 +59,12 @@ class _Gone(Exception):
 class Sandbox:
     """One sandbox process of a function."""
 
-    def __init__(self, spec: FunctionSpec, region: str, env: Mapping[str, str]):
+    def __init__(self, spec: FunctionSpec, region: str, env: Mapping[str, str], nice: int = 0):
         self.spec = spec
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "infra.local.sandbox_runtime", "sandbox", spec.logical_id],
-            cwd=REPO_ROOT, env=dict(env), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=None,
+            cwd=REPO_ROOT, env={**env, NICE_VAR: str(nice)}, stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=None,
         )
         self._in = self.proc.stdin
         self._out_fd = self.proc.stdout.fileno()  # type: ignore[union-attr]
@@ -172,9 +175,10 @@ class FunctionPool:
     """Up to ``concurrency`` warm sandboxes of one function (see the module docstring)."""
 
     def __init__(self, spec: FunctionSpec, region: str, env: Mapping[str, str],
-                 concurrency: int) -> None:
+                 concurrency: int, nice: int = 0) -> None:
         self.spec = spec
         self.concurrency = max(1, concurrency)
+        self.nice = nice  # CPU priority of background functions (the API's stays first)
         self._region = region
         self._env = dict(env)
         self._idle: list[Sandbox] = []
@@ -246,7 +250,7 @@ class FunctionPool:
 
     def _start(self) -> Sandbox:
         started = time.perf_counter()
-        sandbox = Sandbox(self.spec, self._region, self._env)
+        sandbox = Sandbox(self.spec, self._region, self._env, self.nice)
         init_ms = sandbox.wait_ready()  # raises (sandbox killed) when the import fails
         with self._cond:
             self._busy.add(sandbox)

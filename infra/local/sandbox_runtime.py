@@ -36,6 +36,7 @@ from typing import Any, BinaryIO
 
 _HEADER = struct.Struct(">I")
 INIT_HOOK_VAR = "LOCAL_SANDBOX_INIT"
+NICE_VAR = "LOCAL_SANDBOX_NICE"  # CPU niceness the parent asks for (background functions)
 
 
 def write_frame(stream: BinaryIO, doc: dict[str, Any]) -> None:
@@ -112,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     logical_id = args[1]
+    nice = int(os.environ.pop(NICE_VAR, "0") or 0)
+    if nice:
+        os.nice(nice)
     # The protocol keeps the original stdin/stdout; fd 1 becomes stderr for the function.
     inbox = os.fdopen(os.dup(0), "rb", buffering=0)
     outbox = os.fdopen(os.dup(1), "wb")

@@ -13,7 +13,8 @@ the demo candles), TEMPLATE (template.yaml of the repository), FARGATE_MIN_CANDL
 off; N: runs estimated at N candles or more go to the Fargate stand-in, a subprocess running
 infra/fargate/entry.py), LOCAL_API_CONCURRENCY (4 sandboxes per API function at most),
 LOCAL_LEASE_SECONDS (replaces LEASE_SECONDS), LOCAL_SCHEDULE_RATE_S (replaces every schedule's
-rate), LOCAL_STATE_DIR (.local; "" = keep no state).
+rate), LOCAL_STATE_DIR (.local; "" = keep no state), LOCAL_WORKER_NICE (10: CPU niceness of
+the queue-driven sandboxes, so the API's stay responsive while backtests run).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class StackConfig:
     lease_seconds: int | None = None  # replaces every function's LEASE_SECONDS
     schedule_rate_s: float | None = None  # replaces every schedule's rate
     state_dir: Path | None = None  # saved at a clean stop, reloaded at start; None = off
+    background_nice: int = 10  # CPU niceness of queue-driven sandboxes (worker, DLQ)
 
 
 @dataclass
@@ -145,7 +147,8 @@ def _pools(emu: Emulation, config: StackConfig) -> dict[str, FunctionPool]:
                 if spec.logical_id == "WorkerFunction" and config.fargate_min_candles > 0
                 else None)
         env = sandbox_env(spec, emu.env, init_hook=hook)
-        pools[spec.logical_id] = FunctionPool(spec, emu.model.region, env, concurrency)
+        nice = config.background_nice if pollers else 0
+        pools[spec.logical_id] = FunctionPool(spec, emu.model.region, env, concurrency, nice)
     return pools
 
 
@@ -232,6 +235,7 @@ def parse_config(argv: list[str] | None = None) -> StackConfig:
         schedule_rate_s=float(env["LOCAL_SCHEDULE_RATE_S"]) if env.get(
             "LOCAL_SCHEDULE_RATE_S") else None,
         state_dir=_state_dir(env.get("LOCAL_STATE_DIR", str(REPO_ROOT / ".local"))),
+        background_nice=int(env.get("LOCAL_WORKER_NICE") or 10),
     )
 
 
