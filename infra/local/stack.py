@@ -81,10 +81,10 @@ class RunningStack:
         self.scheduler.request_stop()
         self.api.shutdown()
         self.api.server_close()
+        for pool in self.functions.values():  # a busy worker is stopped, not awaited: its
+            pool.close()  # message stays in the queue and its task is re-sent at restart
         self.dispatcher.stop()
         self.scheduler.stop()
-        for pool in self.functions.values():
-            pool.close()
         if self.state_dir is not None:
             local_state.save(self.emulation, self.state_dir)
         self.emulation.stop()
