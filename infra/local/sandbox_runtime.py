@@ -13,7 +13,8 @@ Protocol over the process's stdin/stdout (the parent holds the other ends): fram
 3. then, one at a time: ``{"event": ...}`` → ``{"ok": true, "result": ...}`` or
    ``{"ok": false, "errorType": ..., "errorMessage": ..., "stackTrace": [...]}``.
 
-EOF on stdin (the stack stopped, or died) ends the process. The function's stdout (print,
+EOF on stdin (the stack stopped, or died) ends the process; so does a change of parent
+(the stack was killed mid-invocation: no orphan keeps running). The function's stdout (print,
 Powertools' JSON logs) goes to stderr, as Lambda sends both to CloudWatch Logs. The
 environment was prepared by the parent (the function's own variables only). An optional
 ``LOCAL_SANDBOX_INIT=module:function`` is called after the import (e.g. the Fargate
@@ -40,7 +41,7 @@ NICE_VAR = "LOCAL_SANDBOX_NICE"  # CPU niceness the parent asks for (background 
 
 
 def write_frame(stream: BinaryIO, doc: dict[str, Any]) -> None:
-    payload = json.dumps(doc, default=str).encode()
+    payload = json.dumps(doc).encode()  # TypeError for a result Lambda could not marshal
     stream.write(_HEADER.pack(len(payload)) + payload)
     stream.flush()
 
@@ -106,6 +107,18 @@ def serve(logical_id: str, inbox: BinaryIO, outbox: BinaryIO) -> int:
     return 0
 
 
+def _exit_with_parent(parent: int) -> None:
+    """A daemon thread that ends the process once the stack (its parent) is gone."""
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2 or args[0] != "sandbox":
@@ -113,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     logical_id = args[1]
+    _exit_with_parent(os.getppid())
     nice = int(os.environ.pop(NICE_VAR, "0") or 0)
     if nice:
         os.nice(nice)
