@@ -11,22 +11,19 @@ a ``queued`` task (set at create to one visibility period), the worker's attempt
 ``status-lease_expires_at-index`` holds live tasks only and the reaper finds the ones
 nobody vouches for any more with a query, never a scan.
 
-Items go through boto3's ``TypeSerializer``/``TypeDeserializer`` (every field is kept,
-maps and lists included); ``request`` is stored as its canonical JSON string, so numbers
-round-trip exactly and idempotent bodies compare byte for byte.
+Items are converted by ``items.py`` (boto3's TypeSerializer/TypeDeserializer).
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from backtest_core.errors import TransitionRefused
+from backtest_core.items import from_item, to_attr, to_item
 from backtest_core.models import BacktestRequest, TaskRecord, TaskStatus
 from backtest_core.timeutil import epoch_s, iso
 
@@ -117,7 +114,7 @@ class TaskRepository:
             symbols_total=len(request.symbols),
             lease_expires_at=epoch_s(now) + self._queued_lease_s,
         )
-        item = _to_item(record)
+        item = to_item(record)
         self._ddb.put_item(
             TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(task_id)"
         )
@@ -275,7 +272,7 @@ class TaskRepository:
                 UpdateExpression=update,
                 ConditionExpression=condition,
                 ExpressionAttributeNames={"#s": "status", **(names or {})},
-                ExpressionAttributeValues={k: _attr(v) for k, v in values.items()},
+                ExpressionAttributeValues={k: to_attr(v) for k, v in values.items()},
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
@@ -287,54 +284,14 @@ class TaskRepository:
                 old = self._ddb.get_item(
                     TableName=self._table, Key={"task_id": {"S": task_id}}, ConsistentRead=True
                 ).get("Item")
-            raise TransitionRefused(task_id, _record(old) if old else None) from None
-        return _record(resp["Attributes"])
+            raise TransitionRefused(task_id, from_item(old) if old else None) from None
+        return from_item(resp["Attributes"])
 
 
 def _live(item: dict | None, now: datetime) -> TaskRecord | None:
     if not item:
         return None
-    record = _record(item)
+    record = from_item(item)
     return None if record.expires_at <= epoch_s(now) else record
 
 
-_SERIALIZER = TypeSerializer()
-_DESERIALIZER = TypeDeserializer()
-
-
-def _attr(value: Any) -> dict[str, Any]:
-    """A DynamoDB attribute value (floats become Decimals, as DynamoDB numbers are)."""
-    return _SERIALIZER.serialize(_to_dynamo(value))
-
-
-def _to_dynamo(value: Any) -> Any:
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    if isinstance(value, dict):
-        return {k: _to_dynamo(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_to_dynamo(v) for v in value]
-    return value
-
-
-def _from_dynamo(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _from_dynamo(v) for k, v in value.items()}
-    if isinstance(value, list | set):
-        return [_from_dynamo(v) for v in value]
-    return value
-
-
-def _to_item(record: TaskRecord) -> dict[str, Any]:
-    data = record.model_dump(mode="json", exclude_none=True)
-    data["request"] = record.request.canonical_json()
-    return {k: _attr(v) for k, v in data.items()}
-
-
-def _record(item: dict[str, Any]) -> TaskRecord:
-    data = {key: _from_dynamo(_DESERIALIZER.deserialize(attr)) for key, attr in item.items()}
-    if isinstance(data.get("summary"), str):  # items written before summaries were maps
-        data["summary"] = json.loads(data["summary"])
-    return TaskRecord.model_validate(data)

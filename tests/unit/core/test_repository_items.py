@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from backtest_core.items import from_item, to_item
 from backtest_core.models import BacktestRequest, TaskRecord, TaskStatus
-from backtest_core.repository import _record, _to_item
 
 REQUEST = BacktestRequest(strategy="volume_zone_breakout", symbols=["BTC_KRW", "ETH_KRW"],
                           start_date="2024-01-01", end_date="2024-01-31", fee_bps=2.5,
@@ -40,15 +40,15 @@ def test_given_every_field_when_converted_to_an_item_and_back_then_equal() -> No
         summary={"total_signals": 0, "symbols": ["BTC_KRW"], "x": {"y": [1.5, None, True]}},
     )
 
-    item = _to_item(record)
+    item = to_item(record)
 
     assert set(item) == set(record.model_dump(exclude_none=True))  # nothing dropped
-    assert _record(item) == record
+    assert from_item(item) == record
 
 
 def test_given_an_item_written_with_a_json_summary_when_read_then_still_parsed() -> None:
-    item = _to_item(TaskRecord(task_id="t", owner="o", status=TaskStatus.COMPLETED,
+    item = to_item(TaskRecord(task_id="t", owner="o", status=TaskStatus.COMPLETED,
                                request=REQUEST, created_at="c", updated_at="u", expires_at=1))
     item["summary"] = {"S": '{"total_signals": 4}'}  # the format of earlier versions
 
-    assert _record(item).summary == {"total_signals": 4}
+    assert from_item(item).summary == {"total_signals": 4}
