@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
@@ -52,14 +52,21 @@ class LambdaContext:
 
 @dataclass
 class LoadedFunction:
-    """One function of the template with its handler imported (cold start done)."""
+    """One function of the template with its handler imported (cold start done): one
+    Lambda execution environment, so one invocation at a time (callers from several
+    threads take turns; Powertools' resolver keeps the current event on its instance)."""
 
     spec: FunctionSpec
     handler: Handler
     region: str
+    _turn: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def invoke(self, event: dict[str, Any]) -> Any:
         """Call the handler like Lambda does; warns when the template's Timeout is exceeded."""
+        with self._turn:
+            return self._invoke(event)
+
+    def _invoke(self, event: dict[str, Any]) -> Any:
         context = LambdaContext(self.spec, self.region)
         try:
             return self.handler(event, context)
