@@ -10,6 +10,7 @@ environment, HttpApi routes and SQS event sources) and the HttpApi CORS configur
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from infra.local.cfn import Resolver, load_template
 from infra.local.naming import ACCOUNT_ID, register_physical_names
 
 DEFAULT_STACK_NAME = "backtest-local"
+log = logging.getLogger("local.template")
 
 
 @dataclass(frozen=True)
@@ -259,10 +261,14 @@ def _function(
                 )
             )
         elif event.get("Type") in ("Schedule", "ScheduleV2"):
-            expression = eprops.get("Schedule") or eprops.get("ScheduleExpression")
+            expression = str(eprops.get("Schedule") or eprops.get("ScheduleExpression"))
             enabled = eprops.get("Enabled", eprops.get("State", True) != "DISABLED")
-            schedules.append(ScheduleSpec(parse_rate(str(expression)),
-                                          str(enabled).lower() == "true"))
+            try:
+                schedules.append(ScheduleSpec(parse_rate(expression),
+                                              str(enabled).lower() == "true"))
+            except (ValueError, KeyError):
+                log.warning("%s: schedule %r is not emulated locally (rate() only)", lid,
+                            expression)
     code_uri = props.get("CodeUri", globals_fn.get("CodeUri", "."))
     return FunctionSpec(
         logical_id=lid,
