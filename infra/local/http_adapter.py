@@ -12,7 +12,7 @@ through their sandbox pools (``sandbox.FunctionPool``): this process only parses
   an idle keep-alive connection is closed after the same time.
 - Extension point: ``ApiServer.local_handlers`` are tried in order before the template's
   routes; each gets the request handler and returns True when it answered (e.g. a static
-  page at ``/`` or a WebSocket upgrade).
+  page at ``/``, or a WebSocket upgrade, which must clear the socket timeout first).
 """
 
 from __future__ import annotations

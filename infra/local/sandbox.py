@@ -20,6 +20,7 @@ invoke. Like Lambda, it runs one invocation per sandbox process at a time:
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import select
@@ -141,16 +142,12 @@ class Sandbox:
         self.close()
 
     def _send(self, doc: dict[str, Any]) -> None:
-        import json
-
         payload = json.dumps(doc, default=str).encode()
         assert self._in is not None
         self._in.write(_HEADER.pack(len(payload)) + payload)
         self._in.flush()
 
     def _receive(self, deadline: float) -> dict[str, Any]:
-        import json
-
         size: int | None = None
         while True:
             if size is None and len(self._buffer) >= _HEADER.size:
