@@ -204,6 +204,10 @@ def banner(stack: RunningStack, ready_s: float) -> str:
         f" -H 'content-type: application/json' -d '{body}'",
         f"           curl -s {api}/api/backtests/status/<task_id>",
         "  Demo candles BTC_KRW, ETH_KRW (1d, 1h; 2024-2025) are SYNTHETIC, not market data.",
+        "  Functions run in sandboxes started on first use (pgrep -af 'sandbox ').",
+        (f"  State is saved in {stack.state_dir} at Ctrl-C and reloaded at start"
+         " (a hard kill loses what changed since)." if stack.state_dir else
+         "  No state is kept (LOCAL_STATE_DIR is empty)."),
         "  Ctrl-C stops everything.",
     ])
 
