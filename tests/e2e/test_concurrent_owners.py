@@ -9,6 +9,7 @@ Also: the logs name the function that wrote them (Powertools' ``function_name``)
 from __future__ import annotations
 
 import json
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -18,9 +19,10 @@ from tests.e2e.test_api_flow import bearer, wait_terminal
 
 pytestmark = pytest.mark.e2e
 ROUNDS = 40  # per owner; each round is one submit and one history read
+RUN = uuid.uuid4().hex[:8]  # owners of this run only (other tests may use the same names)
 OWNER_BODY = {
-    "alice": {"strategy": "volume_zone_breakout", "symbols": ["BTC_KRW"]},
-    "bob": {"strategy": "volume_long_candle", "symbols": ["ETH_KRW"]},
+    f"alice-{RUN}": {"strategy": "volume_zone_breakout", "symbols": ["BTC_KRW"]},
+    f"bob-{RUN}": {"strategy": "volume_long_candle", "symbols": ["ETH_KRW"]},
 }
 
 
@@ -63,7 +65,7 @@ def test_given_requests_then_each_log_line_names_its_own_function(endpoints, api
     if endpoints.log_path is None:
         pytest.skip("needs the local stack's log")
     status, _, created = call(api_url, "POST", "/api/backtests/run-async",
-                              {**OWNER_BODY["alice"], "start_date": "2024-01-01",
+                              {**OWNER_BODY[f"alice-{RUN}"], "start_date": "2024-01-01",
                                "end_date": "2024-01-31"})
     assert status == 200
     wait_terminal(api_url, created["task_id"])
