@@ -190,9 +190,10 @@ async def release_workers(url: str, task_ids: list[str]) -> dict[str, int]:
     rec = Recorder()
     counts: dict[str, int] = defaultdict(int)
     async with aiohttp.ClientSession() as session:
-        for task_id in task_ids:
+        for task_id in task_ids:  # every status first: a cancel frees a worker at once
             doc = await rec.call(session, "status", "GET", f"{url}/api/backtests/status/{task_id}")
             counts[(doc or {}).get("status", "unknown")] += 1
+        for task_id in task_ids:
             await rec.call(session, "cancel", "DELETE", f"{url}/api/backtests/tasks/{task_id}",
                            ok=(200, 400))
     return dict(counts)
