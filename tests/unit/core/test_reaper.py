@@ -165,3 +165,33 @@ def test_given_terminal_tasks_when_reaped_then_they_are_not_in_the_lease_index(
 
     assert svc.tasks.unvouched(TaskStatus.RUNNING, clock(), 10) == []
     assert reap(svc).total == 0 and _messages(aws) == []
+
+
+def test_given_a_transient_failure_when_reaped_during_its_backoff_then_left_to_sqs(
+    aws, svc, clock
+):
+    record = _running(svc, clock)
+    svc.tasks.release_lease("t1", record.attempt, clock(), "ThrottlingException: slow down")
+    backoff_s = svc.settings.retry_backoff_s * record.attempt
+
+    during = reap(svc)
+    clock.advance(seconds=backoff_s + 2)  # the redelivery never came
+    after = reap(svc)
+
+    assert (during.requeued, after.requeued) == (0, 1)
+    assert [m["task_id"] for m in _messages(aws)] == ["t1"]
+
+
+def test_given_the_last_attempt_failed_transiently_when_reaped_then_its_error_is_kept(
+    svc, clock
+):
+    _running(svc, clock)
+    for _ in range(2):
+        clock.advance(seconds=LEASE_S + 1)
+        record = svc.tasks.claim("t1", clock(), LEASE_S)
+    svc.tasks.release_lease("t1", record.attempt, clock(), "ThrottlingException: slow down")
+    clock.advance(seconds=svc.settings.retry_backoff_s * 3 + 1)
+
+    assert reap(svc).failed == 1
+    assert svc.tasks.get("t1", clock()).error == (
+        "Backtest failed after 3 attempts: ThrottlingException: slow down")

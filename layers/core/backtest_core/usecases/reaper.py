@@ -7,7 +7,9 @@ Scheduled every minute (EventBridge; locally a timer). Two index queries, never 
   and its message may not come back for a whole visibility period (5400 s). Before the
   queue's max receives the task is re-sent, so the next claim takes it over as
   ``attempt + 1``; after them it fails with "Backtest failed after N attempts: the worker
-  stopped without finishing". The re-send is recorded (``requeued_at``), at most one per
+  stopped without finishing" (or the attempt's last transient error). A lease released by
+  a transient failure (``last_error``) is left alone during its retry backoff
+  (``RETRY_BACKOFF_S`` × attempt): SQS redelivers it then. The re-send is recorded (``requeued_at``), at most one per
   visibility period, and only while that attempt's lease is still expired.
 - ``queued`` past its lease (one visibility period after create or after the last
   re-send): its message may have been lost (e.g. the enqueue timed out after the record
@@ -61,8 +63,13 @@ def reap(svc: Services) -> ReapReport:
 
 def _reap_running(record: TaskRecord, svc: Services, report: ReapReport) -> None:
     now = svc.clock()
+    if record.last_error and record.lease_expires_at is not None and (
+        record.lease_expires_at + svc.settings.retry_backoff_s * record.attempt >= epoch_s(now)
+    ):
+        return  # a transient failure released the lease: SQS redelivers after its backoff
     if record.attempt >= svc.settings.max_receives:
-        error = f"Backtest failed after {record.attempt} attempts: {STOPPED_REASON}"
+        reason = record.last_error or STOPPED_REASON
+        error = f"Backtest failed after {record.attempt} attempts: {reason}"
         try:
             svc.tasks.fail_abandoned(record.task_id, record.attempt, error, now)
         except TransitionRefused:
