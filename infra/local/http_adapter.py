@@ -10,9 +10,9 @@ through their sandbox pools (``sandbox.FunctionPool``): this process only parses
 - A request whose line, headers or body stall for ``request_timeout_s`` (10 s) on the
   socket is dropped and its connection closed (a stalled body first gets a JSON 408);
   an idle keep-alive connection is closed after the same time.
-- Extension point: ``ApiServer.local_handlers`` are tried in order before the template's
-  routes; each gets the request handler and returns True when it answered (e.g. a static
-  page at ``/``, or a WebSocket upgrade, which must clear the socket timeout first).
+- Extension point: ``ApiServer.hooks`` are tried in order before anything else (the body
+  is not read yet); each gets the request handler and returns True when it answered (e.g.
+  a static page at ``/``, or a WebSocket upgrade, which must clear the socket timeout).
 """
 
 from __future__ import annotations
@@ -77,7 +77,8 @@ class ApiServer(ThreadingHTTPServer):
         self.functions = functions
         self.cors = cors
         self.request_timeout_s = request_timeout_s
-        self.local_handlers: list[LocalHandler] = []  # see the module docstring
+        # Served before routing (see the module docstring), e.g. a console or a WebSocket.
+        self.hooks: list[LocalHandler] = []
         super().__init__(address, _Handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -133,6 +134,8 @@ class _Handler(BaseHTTPRequestHandler):
         log.info("http %s %s -> %d %s", self.command, getattr(self, "path", ""), code, detail)
 
     def _dispatch(self) -> None:
+        if any(hook(self) for hook in self.server.hooks):
+            return
         started = time.perf_counter()
         try:
             body = self._read_body()
@@ -142,9 +145,6 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError as exc:
             self.send_error(HTTPStatus.BAD_REQUEST, f"Malformed request body: {exc}")
             return
-        for local in self.server.local_handlers:
-            if local(self):
-                return
         raw_path, _, raw_query = self.path.partition("?")
         origin = self.headers.get("origin", "")
         cors = self.server.cors

@@ -166,7 +166,7 @@ def test_given_stalled_requests_when_the_timeout_passes_then_the_connection_is_c
     assert 0.4 < t2 < 5
 
 
-def test_given_a_local_handler_when_its_path_is_called_then_it_answers_before_the_routes(
+def test_given_a_hook_when_its_path_is_called_then_it_answers_before_the_routes(
     stack: RunningStack,
 ) -> None:
     def console(handler) -> bool:
@@ -175,12 +175,12 @@ def test_given_a_local_handler_when_its_path_is_called_then_it_answers_before_th
         handler._send(200, [("content-type", "text/html")], b"<h1>console</h1>")
         return True
 
-    stack.api.local_handlers.append(console)
+    stack.api.hooks.append(console)
     try:
         status, headers, body = request(stack, "GET", "/")
         passed_on = request(stack, "GET", "/api/items/1")[0]
     finally:
-        stack.api.local_handlers.remove(console)
+        stack.api.hooks.remove(console)
 
     assert (status, headers["content-type"], body) == (200, "text/html", b"<h1>console</h1>")
     assert passed_on == 200  # other paths still reach the template's routes
