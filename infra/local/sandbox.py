@@ -171,13 +171,14 @@ class Sandbox:
 class FunctionPool:
     """Up to ``concurrency`` warm sandboxes of one function (see the module docstring)."""
 
-    def __init__(self, spec: FunctionSpec, region: str, env: Mapping[str, str],
-                 concurrency: int, nice: int = 0) -> None:
+    def __init__(self, spec: FunctionSpec, region: str, shared_env: Mapping[str, str],
+                 concurrency: int, nice: int = 0, init_hook: str | None = None) -> None:
         self.spec = spec
         self.concurrency = max(1, concurrency)
         self.nice = nice  # CPU priority of background functions (the API's stays first)
+        self.init_hook = init_hook
         self._region = region
-        self._env = dict(env)
+        self._shared = dict(shared_env)
         self._idle: list[Sandbox] = []
         self._busy: set[Sandbox] = set()
         self._starting = 0
@@ -247,7 +248,10 @@ class FunctionPool:
 
     def _start(self) -> Sandbox:
         started = time.perf_counter()
-        sandbox = Sandbox(self.spec, self._region, self._env, self.nice)
+        # The environment is built now, at the cold start: variables set on the spec after
+        # the pool was made (e.g. a URL known once the API listens) are seen.
+        env = sandbox_env(self.spec, self._shared, init_hook=self.init_hook)
+        sandbox = Sandbox(self.spec, self._region, env, self.nice)
         init_ms = sandbox.wait_ready()  # raises (sandbox killed) when the import fails
         with self._cond:
             self._busy.add(sandbox)

@@ -36,7 +36,7 @@ from infra.local.dispatcher import Dispatcher, Source
 from infra.local.emulation import Emulation, start_emulation
 from infra.local.http_adapter import ApiServer
 from infra.local.naming import ACCOUNT_ID
-from infra.local.sandbox import FunctionPool, sandbox_env
+from infra.local.sandbox import FunctionPool
 from infra.local.scheduler import Scheduler, Timer
 
 log = logging.getLogger("local.stack")
@@ -146,9 +146,9 @@ def _pools(emu: Emulation, config: StackConfig) -> dict[str, FunctionPool]:
         hook = ("infra.local.fargate:install_stand_in"
                 if spec.logical_id == "WorkerFunction" and config.fargate_min_candles > 0
                 else None)
-        env = sandbox_env(spec, emu.env, init_hook=hook)
         nice = config.background_nice if pollers else 0
-        pools[spec.logical_id] = FunctionPool(spec, emu.model.region, env, concurrency, nice)
+        pools[spec.logical_id] = FunctionPool(spec, emu.model.region, emu.env, concurrency,
+                                              nice, init_hook=hook)
     return pools
 
 
