@@ -28,6 +28,12 @@ class ValidationFailed(BacktestError):
         return cls([{"loc": loc, "msg": msg, "type": type_}])
 
 
+class Unauthorized(BacktestError):
+    """The authorizer's token has no usable ``sub`` (missing, empty, reserved or too long)."""
+
+    status = 401
+
+
 class TaskNotFound(BacktestError):
     status = 404
 
