@@ -18,7 +18,7 @@ from tests.e2e.api_calls import call
 from tests.e2e.test_api_flow import bearer, wait_terminal
 
 pytestmark = pytest.mark.e2e
-ROUNDS = 40  # per owner; each round is one submit and one history read
+ROUNDS = 30  # per owner; each round is one submit and one history read
 RUN = uuid.uuid4().hex[:8]  # owners of this run only (other tests may use the same names)
 OWNER_BODY = {
     f"alice-{RUN}": {"strategy": "volume_zone_breakout", "symbols": ["BTC_KRW"]},

@@ -4,8 +4,10 @@ attempt 2) within 3 minutes, thanks to the reaper, with the template's real visi
 timeout (5400 s: the killed delivery does not come back during the test) and with a short
 one (3 s: a redelivery finds the live lease and is dropped before the kill).
 
-Each variant has a stack of its own, with a 10 s lease and the reaper every second
-(``LOCAL_LEASE_SECONDS``, ``LOCAL_SCHEDULE_RATE_S``; deployed: 60 s and every minute).
+Each variant has a stack of its own, with a 15 s lease and the reaper every second
+(``LOCAL_LEASE_SECONDS``, ``LOCAL_SCHEDULE_RATE_S``; deployed: 60 s and every minute), and
+the worker at normal CPU priority (``LOCAL_WORKER_NICE=0``): on a box this busy a niced
+engine could miss a short lease's heartbeats and be taken over as a third attempt.
 """
 
 from __future__ import annotations
@@ -26,15 +28,16 @@ from tests.e2e.conftest import running_stack
 pytestmark = pytest.mark.skipif(bool(os.environ.get("API_URL")),
                                 reason="needs the local stack (it kills its sandbox)")
 RECOVERY_DEADLINE_S = 180.0
-# A heavy run: the demo BTC_KRW hourly candles of 2024-2025 copied under 24 more symbols
+# A heavy run: the demo BTC_KRW hourly candles of 2024-2025 copied under 16 more symbols
 # (seconds of engine work, with heartbeats all along).
-HEAVY_SYMBOLS = [f"K{i:02d}_KRW" for i in range(24)]
+HEAVY_SYMBOLS = [f"K{i:02d}_KRW" for i in range(16)]
 
 
 @pytest.fixture(scope="module", params=["template-visibility", "visibility-3s"])
 def stack(request: pytest.FixtureRequest,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
-    env = {"WORKERS": "2", "LOCAL_LEASE_SECONDS": "10", "LOCAL_SCHEDULE_RATE_S": "1"}
+    env = {"WORKERS": "2", "LOCAL_LEASE_SECONDS": "15", "LOCAL_SCHEDULE_RATE_S": "1",
+           "LOCAL_WORKER_NICE": "0"}
     if request.param == "visibility-3s":
         env["LOCAL_VISIBILITY_TIMEOUT"] = "3"
     log_path = tmp_path_factory.mktemp(f"killed-{request.param}") / "stack.log"
@@ -118,9 +121,9 @@ def test_given_a_heavy_run_when_its_worker_sandbox_is_killed_then_it_completes_e
     bucket = next(b["Name"] for b in s3.list_buckets()["Buckets"])
     results = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=f"results/{task_id}/")
                .get("Contents", [])]
-    assert results == [f"results/{task_id}/2.json"]  # one result object, from attempt 2
+    assert results == [f"results/{task_id}/2.json"], stack.tail(200)  # one, from attempt 2
     assert done["symbols_done"] == done["symbols_total"] == 1 + len(HEAVY_SYMBOLS)
-    assert "re-queued abandoned task" in stack.tail(400)
+    assert "re-queued abandoned task" in stack.log_path.read_text(errors="replace")
     _poll(stack, task_id, lambda d: d["status"] == "completed", 3, "it stays completed")
 
 
