@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 WORKERS ?= 2
 
-.PHONY: help install run test lint check-deps cfn-lint unit integration e2e bench bench-api \
+.PHONY: help install run test lint check-deps cfn-lint unit integration e2e bench bench-api bench-sweep \
         sizes build build-check deploy sam-validate fuzz localstack-test clean
 
 help:
@@ -48,6 +48,9 @@ bench: $(STAMP) ## engine throughput figures (uses ../shared/data when present)
 
 bench-api: $(STAMP) ## load figures against the local stack
 	$(BIN)/python bench/bench_api.py
+
+bench-sweep: $(STAMP) ## sweep and fan-out figures (WORKERS=1 vs 2, Step Functions overhead)
+	$(BIN)/python bench/bench_sweep.py
 
 sizes: $(STAMP) ## import-time and package-size budgets of the functions
 	$(BIN)/python bench/budgets.py

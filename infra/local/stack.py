@@ -14,7 +14,9 @@ off; N: runs estimated at N candles or more go to the Fargate stand-in, a subpro
 infra/fargate/entry.py), LOCAL_API_CONCURRENCY (4 sandboxes per API function at most),
 LOCAL_LEASE_SECONDS (replaces LEASE_SECONDS), LOCAL_SCHEDULE_RATE_S (replaces every schedule's
 rate), LOCAL_STATE_DIR (.local; "" = keep no state), LOCAL_WORKER_NICE (10: CPU niceness of
-the queue-driven sandboxes, so the API's stay responsive while backtests run).
+the queue-driven sandboxes, so the API's stay responsive while backtests run),
+FANOUT_MIN_CANDLES (the template's FanoutMinCandles: runs with 2+ symbols from this many
+candles fan out on the Step Functions state machine).
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class StackConfig:
     schedule_rate_s: float | None = None  # replaces every schedule's rate
     state_dir: Path | None = None  # saved at a clean stop, reloaded at start; None = off
     background_nice: int = 10  # CPU niceness of queue-driven sandboxes (worker, DLQ)
+    fanout_min_candles: int | None = None  # None = the template's FanoutMinCandles
 
 
 @dataclass
@@ -92,7 +95,10 @@ class RunningStack:
 
 def start_stack(config: StackConfig) -> RunningStack:
     """Start every part; returns once the API accepts requests (sandboxes start on first use)."""
-    emu = start_emulation(config.template, config.moto_port, config.visibility_timeout_s)
+    overrides = ({"FanoutMinCandles": str(config.fanout_min_candles)}
+                 if config.fanout_min_candles else None)
+    emu = start_emulation(config.template, config.moto_port, config.visibility_timeout_s,
+                          parameter_overrides=overrides)
     _apply_overrides(emu, config)
     if config.state_dir is not None:
         local_state.load(emu, config.state_dir)
@@ -240,6 +246,7 @@ def parse_config(argv: list[str] | None = None) -> StackConfig:
             "LOCAL_SCHEDULE_RATE_S") else None,
         state_dir=_state_dir(env.get("LOCAL_STATE_DIR", str(REPO_ROOT / ".local"))),
         background_nice=int(env.get("LOCAL_WORKER_NICE") or 10),
+        fanout_min_candles=int(env.get("FANOUT_MIN_CANDLES") or 0) or None,
     )
 
 

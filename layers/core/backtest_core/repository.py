@@ -107,12 +107,13 @@ class TaskRepository:
         return records
 
     # --- transitions ---------------------------------------------------------------------
-    def create(self, task_id: str, owner: str, request: BacktestRequest, now: datetime) -> TaskRecord:
+    def create(self, task_id: str, owner: str, request: BacktestRequest, now: datetime,
+               shards_total: int = 0, shard_size: int = 0) -> TaskRecord:
         record = TaskRecord(
             task_id=task_id, owner=owner, status=TaskStatus.QUEUED, request=request,
             created_at=iso(now), updated_at=iso(now), expires_at=self._expiry(now),
-            symbols_total=len(request.symbols),
-            lease_expires_at=epoch_s(now) + self._queued_lease_s,
+            symbols_total=len(request.symbols), shards_total=shards_total,
+            shard_size=shard_size, lease_expires_at=epoch_s(now) + self._queued_lease_s,
         )
         item = to_item(record)
         self._ddb.put_item(
@@ -255,6 +256,36 @@ class TaskRepository:
             names={"#e": "error", "#o": "owner"},
         )
 
+    # --- fan-out (SPEC §9) ------------------------------------------------------------------
+    def start_fanout(self, task_id: str, attempt: int, execution_arn: str, shards_total: int,
+                     shard_size: int, now: datetime, lease_s: int) -> TaskRecord:
+        """The claimed attempt runs as a Step Functions execution of ``shards_total`` shards:
+        stage ``running_shards``, no shard done yet (a takeover starts its own count)."""
+        return self._update(
+            task_id,
+            "SET execution_arn = :arn, shards_total = :n, shard_size = :size, "
+            "shards_done = :zero, stage = :stage, lease_expires_at = :lease, updated_at = :now "
+            "REMOVE shards_finished",
+            "#s = :running AND attempt = :attempt",
+            {":arn": execution_arn, ":n": shards_total, ":size": shard_size, ":zero": 0,
+             ":stage": "running_shards", ":lease": epoch_s(now) + lease_s, ":now": iso(now),
+             ":running": "running", ":attempt": attempt},
+        )
+
+    def shard_done(self, task_id: str, attempt: int, shard: int, now: datetime,
+                   lease_s: int) -> TaskRecord:
+        """Count shard ``shard`` as finished, once (a redelivered shard is refused), and
+        renew the attempt's lease. Progress is then written with ``progress``."""
+        return self._update(
+            task_id,
+            "ADD shards_finished :ids, shards_done :one "
+            "SET lease_expires_at = :lease, updated_at = :now",
+            "#s = :running AND attempt = :attempt AND NOT contains(shards_finished, :id)",
+            {":ids": frozenset([shard]), ":one": 1, ":id": shard,
+             ":lease": epoch_s(now) + lease_s, ":now": iso(now), ":running": "running",
+             ":attempt": attempt},
+        )
+
     # --- helpers -------------------------------------------------------------------------
     def _expiry(self, now: datetime) -> int:
         return epoch_s(now + self._ttl)
@@ -293,5 +324,3 @@ def _live(item: dict | None, now: datetime) -> TaskRecord | None:
         return None
     record = from_item(item)
     return None if record.expires_at <= epoch_s(now) else record
-
-

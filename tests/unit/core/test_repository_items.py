@@ -16,7 +16,7 @@ def test_given_a_record_with_map_and_list_fields_when_stored_and_read_then_nothi
     record = svc.tasks.create("t1", "alice", REQUEST, clock())
     claimed = svc.tasks.claim("t1", clock(), 60)
     summary = {"total_signals": 3, "symbols": ["BTC_KRW", "ETH_KRW"], "failed_symbols": [],
-               "candles": 62, "execution_time": 0.125, "per_symbol": {"BTC_KRW": {"n": 2}}}
+               "candles": 62, "execution_time": 0.125, "result_bytes": 900}
 
     svc.tasks.complete("t1", claimed.attempt, "results/t1/1.json", summary, clock())
 
@@ -24,7 +24,7 @@ def test_given_a_record_with_map_and_list_fields_when_stored_and_read_then_nothi
                                   Key={"task_id": {"S": "t1"}})["Item"]
     assert raw["summary"]["M"]["symbols"] == {"L": [{"S": "BTC_KRW"}, {"S": "ETH_KRW"}]}
     stored = svc.tasks.get("t1", clock())
-    assert stored.summary == summary
+    assert stored.summary.model_dump() == summary
     assert stored.request == REQUEST and stored.request.params["ratio"] == 1.0
     assert isinstance(stored.request.params["ratio"], float)  # request JSON round-trips exactly
     assert stored.status is TaskStatus.COMPLETED and stored.created_at == record.created_at
@@ -37,7 +37,8 @@ def test_given_every_field_when_converted_to_an_item_and_back_then_equal() -> No
         expires_at=1_800_000_000, progress=0.25, stage="running_strategy", attempt=2,
         lease_expires_at=1_700_000_060, requeued_at=1_700_000_000, started_at="s",
         last_error="e", symbols_total=2, symbols_done=1,
-        summary={"total_signals": 0, "symbols": ["BTC_KRW"], "x": {"y": [1.5, None, True]}},
+        summary={"total_signals": 0, "symbols": ["BTC_KRW"], "execution_time": 1.5},
+        shards_total=4, shards_done=1, shard_size=8, execution_arn="arn:x",
     )
 
     item = to_item(record)
@@ -51,4 +52,4 @@ def test_given_an_item_written_with_a_json_summary_when_read_then_still_parsed()
                                request=REQUEST, created_at="c", updated_at="u", expires_at=1))
     item["summary"] = {"S": '{"total_signals": 4}'}  # the format of earlier versions
 
-    assert from_item(item).summary == {"total_signals": 4}
+    assert from_item(item).summary.total_signals == 4
