@@ -10,6 +10,7 @@ environment, HttpApi routes and SQS event sources) and the HttpApi CORS configur
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from infra.local.cfn import Resolver, load_template
 from infra.local.naming import ACCOUNT_ID, register_physical_names
 
 DEFAULT_STACK_NAME = "backtest-local"
+log = logging.getLogger("local.template")
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,27 @@ class SqsSourceSpec:
 
 
 @dataclass(frozen=True)
+class ScheduleSpec:
+    """An EventBridge schedule event (SAM ``Schedule``/``ScheduleV2``): ``rate(...)`` only."""
+
+    rate_s: int
+    enabled: bool = True
+
+
+_RATE_UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400,
+               "days": 86400}
+
+
+def parse_rate(expression: str) -> int:
+    """Seconds of ``rate(5 minutes)``; ValueError for anything else (cron is not emulated)."""
+    inner = expression.strip()
+    if not (inner.startswith("rate(") and inner.endswith(")")):
+        raise ValueError(f"only rate() schedules are emulated locally, not {expression!r}")
+    value, _, unit = inner[5:-1].strip().partition(" ")
+    return int(value) * _RATE_UNITS[unit.strip()]
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     logical_id: str
     name: str
@@ -79,6 +102,8 @@ class FunctionSpec:
     memory_mb: int
     routes: list[RouteSpec] = field(default_factory=list)
     sqs_sources: list[SqsSourceSpec] = field(default_factory=list)
+    schedules: list[ScheduleSpec] = field(default_factory=list)
+    reserved_concurrency: int | None = None
 
 
 @dataclass(frozen=True)
@@ -233,6 +258,7 @@ def _function(
     env.update((props.get("Environment") or {}).get("Variables") or {})
     routes: list[RouteSpec] = []
     sources: list[SqsSourceSpec] = []
+    schedules: list[ScheduleSpec] = []
     for event in (raw_props.get("Events") or {}).values():
         eprops = r.resolve(event.get("Properties") or {})
         if event.get("Type") == "HttpApi":
@@ -247,6 +273,15 @@ def _function(
                     enabled=str(eprops.get("Enabled", True)).lower() == "true",
                 )
             )
+        elif event.get("Type") in ("Schedule", "ScheduleV2"):
+            expression = str(eprops.get("Schedule") or eprops.get("ScheduleExpression"))
+            enabled = eprops.get("Enabled", eprops.get("State", True) != "DISABLED")
+            try:
+                schedules.append(ScheduleSpec(parse_rate(expression),
+                                              str(enabled).lower() == "true"))
+            except (ValueError, KeyError):
+                log.warning("%s: schedule %r is not emulated locally (rate() only)", lid,
+                            expression)
     code_uri = props.get("CodeUri", globals_fn.get("CodeUri", "."))
     return FunctionSpec(
         logical_id=lid,
@@ -258,7 +293,13 @@ def _function(
         memory_mb=int(props.get("MemorySize", globals_fn.get("MemorySize", 128))),
         routes=routes,
         sqs_sources=sources,
+        schedules=schedules,
+        reserved_concurrency=_optional_int(props.get("ReservedConcurrentExecutions")),
     )
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None or value == "" else int(value)
 
 
 def _state_machine(r: Resolver, lid: str, res: dict[str, Any], root: Path) -> StateMachineSpec:
