@@ -14,6 +14,7 @@ import threading
 import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from typing import Any
 
 from infra.local.apigw import (
@@ -51,6 +52,8 @@ class ApiServer(ThreadingHTTPServer):
         self.router = Router(routes)
         self.functions = functions
         self.cors = cors
+        # Served before routing: the WebSocket gateway and the console (infra/local/live.py).
+        self.hooks: list[Callable[[BaseHTTPRequestHandler], bool]] = []
         super().__init__(address, _Handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -87,6 +90,8 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # one line per invocation is written by _dispatch instead
 
     def _dispatch(self) -> None:
+        if any(hook(self) for hook in self.server.hooks):
+            return
         started = time.perf_counter()
         body = self._read_body()
         raw_path, _, raw_query = self.path.partition("?")

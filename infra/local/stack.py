@@ -32,6 +32,7 @@ from infra.local.emulation import Emulation, start_emulation
 from infra.local.fargate import SubprocessLauncher
 from infra.local.functions import LoadedFunction, load_all
 from infra.local.http_adapter import ApiServer
+from infra.local.live import LiveParts, start_live
 
 log = logging.getLogger("local.stack")
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -59,6 +60,7 @@ class RunningStack:
     dispatcher: Dispatcher
     api: ApiServer
     fargate: SubprocessLauncher | None = None
+    live: LiveParts | None = None
 
     @property
     def api_url(self) -> str:
@@ -66,6 +68,8 @@ class RunningStack:
 
     def stop(self) -> None:
         self.dispatcher.request_stop()  # pollers wind down while the API stops
+        if self.live is not None:
+            self.live.stop()
         self.api.shutdown()
         self.api.server_close()
         self.dispatcher.stop()
@@ -87,9 +91,10 @@ def start_stack(config: StackConfig) -> RunningStack:
                             lambda: emu.client("sqs"), emu.model.region)
     dispatcher.start()
     api = ApiServer((config.host, config.port), functions, emu.model.cors)
+    live = start_live(emu, functions, api)  # WebSocket + console on the API's port
     api.serve_in_thread()  # accepting requests from here on
     return RunningStack(emulation=emu, functions=functions, dispatcher=dispatcher, api=api,
-                        fargate=fargate)
+                        fargate=fargate, live=live)
 
 
 def _fargate_stand_in(emu: Emulation, functions: dict[str, LoadedFunction],
@@ -141,6 +146,7 @@ def banner(stack: RunningStack, ready_s: float) -> str:
     return "\n".join([
         f"Async backtest service (local stack) ready in {ready_s:.1f} s",
         f"  API      {api}/api   (Swagger UI: {api}/api/docs)",
+        f"  Console  {api}/   live progress: {api.replace('http', 'ws', 1)}/ws/backtest/<task_id>",
         f"  AWS      {stack.emulation.endpoint_url}   (moto: AWS_ENDPOINT_URL for boto3 / aws cli,"
         " any credentials, us-east-1)",
         f"  try      curl -s {api}/api/health",

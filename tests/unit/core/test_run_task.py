@@ -211,7 +211,7 @@ def test_given_a_takeover_then_stage_and_symbols_done_never_go_backwards(svc, cl
     assert seen[0] == (0.6, "running_strategy", 1)
     assert all(p >= 0.6 and d >= 1 for p, _, d in seen)
     final = svc.tasks.get("t1", clock())
-    assert (final.progress, final.stage) == (1.0, "saving_results")
+    assert (final.progress, final.stage) == (1.0, "completed")
 
 
 def test_given_a_transient_error_while_saving_then_the_lease_is_released_for_the_retry(

@@ -45,6 +45,10 @@ FUNCTION_DIRS = {
     "DocsFunction": "functions/docs",
     "WorkerFunction": "functions/worker",
     "DlqFunction": "functions/dlq",
+    "WsConnectFunction": "functions/ws_connect",
+    "WsDisconnectFunction": "functions/ws_disconnect",
+    "WsAuthorizerFunction": "functions/ws_authorizer",
+    "WsPushFunction": "functions/ws_push",
 }
 ENGINE_FUNCTIONS = {"WorkerFunction", "RunSyncFunction"}
 CONTRACT_ENV_VARS = {
