@@ -20,6 +20,7 @@ from backtest_core.errors import PermanentTaskError, TaskCancelled
 from backtest_core.models import BacktestRequest
 
 from .errors import BacktestCancelled, EngineError
+from .progress import Progress
 from .runner import RunSpec, run_backtest
 from .strategies import catalog
 
@@ -39,13 +40,25 @@ class Engine:
         )
         try:
             return run_backtest(
-                spec, reader, run_id=run_id, progress=progress, should_cancel=should_cancel,
+                spec, reader, run_id=run_id, progress=_reporter(progress),
+                should_cancel=should_cancel,
                 environment=environment, execution_host=socket.gethostname(),
             )
         except BacktestCancelled:
             raise TaskCancelled("cancelled") from None
         except EngineError as exc:
             raise PermanentTaskError(str(exc)) from exc
+
+
+def _reporter(report: Any) -> Any:
+    """The engine's Progress records → the worker's ``report(fraction, stage, symbols_done)``."""
+    if report is None:
+        return None
+
+    def forward(p: Progress) -> None:
+        report(p.fraction, p.stage, p.symbols_done)
+
+    return forward
 
 
 def catalog_json() -> str:
