@@ -8,7 +8,7 @@ PORT ?= 8000
 WORKERS ?= 2
 
 .PHONY: help install run test lint check-deps cfn-lint unit integration e2e bench bench-api \
-        sizes build deploy sam-validate localstack-test clean
+        sizes build deploy sam-validate localstack-test clean browser console-deploy
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -24,8 +24,19 @@ install: $(STAMP) ## create .venv and install the project with all extras
 run: $(STAMP) ## serve the API on http://localhost:$(PORT) with the embedded AWS emulation
 	PORT=$(PORT) WORKERS=$(WORKERS) $(BIN)/python -m infra.local.stack
 
-test: $(STAMP) lint check-deps cfn-lint ## everything CI runs: lint, rules, template, all suites
+test: $(STAMP) lint check-deps cfn-lint browser ## everything CI runs: lint, rules, template, all suites
 	$(BIN)/python -m pytest -n 2 tests
+
+# The browser tests (tests/live/test_console_browser.py) drive the system Chromium; without
+# one they are skipped with that reason. Installed here when apt-get is usable (root).
+browser: ## the system Chromium of the browser tests (apt-get install chromium when missing)
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing chromium (apt-get) for the browser tests"; \
+	    apt-get install -y -q chromium >/dev/null 2>&1 || \
+	      { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } || \
+	      echo "apt-get could not install chromium: the browser tests will be skipped"; \
+	  else echo "no chromium and no usable apt-get: the browser tests will be skipped"; fi; }
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .
@@ -61,6 +72,9 @@ build: sam-validate ## sam build (needs SAM CLI)
 
 deploy: build ## sam deploy --guided
 	.venv-sam/bin/sam deploy --guided
+
+console-deploy: $(STAMP) ## upload console/ (+ config.js from the outputs) to a deployed stack: STACK=name
+	$(BIN)/python -m infra.console_deploy --stack $(STACK)
 
 localstack-test: $(STAMP) ## deploy to a LocalStack you run in Docker, then run the e2e suite against it
 	bash infra/local/localstack.sh

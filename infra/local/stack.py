@@ -153,6 +153,8 @@ def banner(stack: RunningStack, ready_s: float) -> str:
         f"           curl -s -X POST {api}/api/backtests/run-async"
         f" -H 'content-type: application/json' -d '{body}'",
         f"           curl -s {api}/api/backtests/status/<task_id>",
+        f"  CLI      source .venv/bin/activate && backtest --help   (or .venv/bin/backtest;"
+        f" it talks to {api} via BACKTEST_API_URL or PORT)",
         "  Demo candles BTC_KRW, ETH_KRW (1d, 1h; 2024-2025) are SYNTHETIC, not market data.",
         "  Ctrl-C stops everything.",
     ])

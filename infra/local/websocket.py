@@ -45,6 +45,8 @@ log = logging.getLogger("local.websocket")
 MANAGEMENT_PREFIX = "/_ws"  # the callback URL's path: {api}/_ws/@connections/{id}
 _WS_PATH = re.compile(r"^/ws/backtest/(?P<task_id>[^/?]+)/?$")
 _MGMT_PATH = re.compile(r"^/_ws/@connections/(?P<cid>[^/?]+)$")
+_PROTOCOL_LOG = logging.getLogger("local.websocket.protocol")  # "connection open" etc.
+_PROTOCOL_LOG.setLevel(logging.WARNING)
 CLOSE_WAIT_S = 2.0  # after sending a close frame, how long to wait for the client's
 
 
@@ -149,7 +151,7 @@ class WebSocketGateway:
 
     # ---------------------------------------------------------------- a WebSocket session
     def serve_socket(self, handler: Any, task_id: str, query: str) -> None:
-        protocol = ServerProtocol(max_size=65536)
+        protocol = ServerProtocol(max_size=65536, logger=_PROTOCOL_LOG)
         request = Request(path=handler.path, headers=Headers(handler.headers.items()))
         response = protocol.accept(request)
         sock: socket.socket = handler.connection
