@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from websockets.datastructures import Headers
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
 from websockets.protocol import State
@@ -152,7 +151,14 @@ class WebSocketGateway:
     # ---------------------------------------------------------------- a WebSocket session
     def serve_socket(self, handler: Any, task_id: str, query: str) -> None:
         protocol = ServerProtocol(max_size=65536, logger=_PROTOCOL_LOG)
-        request = Request(path=handler.path, headers=Headers(handler.headers.items()))
+        # http.server has parsed the request already; the protocol's parser must see it too
+        # (it parses the HTTP request, then frames), so it is fed the same bytes again.
+        head = [handler.requestline, *(f"{k}: {v}" for k, v in handler.headers.items())]
+        protocol.receive_data(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+        request = next((e for e in protocol.events_received() if isinstance(e, Request)), None)
+        if request is None:  # not parseable as a handshake request
+            _reply(handler, 400, b'{"message": "Bad WebSocket handshake"}')
+            return
         response = protocol.accept(request)
         sock: socket.socket = handler.connection
         if response.status_code != 101:  # not a valid handshake: websockets says why

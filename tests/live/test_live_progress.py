@@ -111,6 +111,7 @@ def test_given_a_client_that_leaves_mid_run_then_its_connection_is_deleted(live_
         first = ws.recv(timeout=20)
         assert '"seq": 1' in first
         assert len(connections_for(live_stack, task_id)) == 1
+        assert ws.ping().wait(10), "no pong: the server does not read the client's frames"
         if how == "close":
             ws.close()
         else:  # the TCP connection just goes away, no close frame
