@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.e2e.conftest import running_stack
+from infra.local.process import StackProcess
+from tests.e2e.conftest import STARTUP_DEADLINE_S, STOP_DEADLINE_S
 
 HEAVY_SYMBOL = "HEAVY_KRW"
 HEAVY_BARS = 400_000
@@ -63,8 +64,32 @@ def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
         pytest.skip("live tests start their own local stack (the WebSocket is local-only)")
     data_dir = tmp_path_factory.mktemp("heavy-data")
     write_heavy_csv(data_dir)
-    log_path = tmp_path_factory.mktemp("live-stack") / "stack.log"
-    with running_stack(log_path, WORKERS="2", PROGRESS_INTERVAL_S="0.2",
-                       DATA_DIRS=str(data_dir)) as stack:
+    env = {"WORKERS": "2", "PROGRESS_INTERVAL_S": "0.2", "DATA_DIRS": str(data_dir)}
+    for _ in range(3):
+        log_path = tmp_path_factory.mktemp("live-stack") / "stack.log"
+        stack = _start(log_path, env)
+        if stack is not None:
+            break
+    else:
+        pytest.fail(f"local stack lost the race for free ports three times (log {log_path})")
+    try:
         yield LiveStack(stack.api_url, stack.api_url.replace("http://", "ws://", 1),
                         stack.aws_endpoint, log_path)
+    finally:
+        code, in_time = stack.stop(STOP_DEADLINE_S)
+        assert in_time and code == 0, f"local stack exited with {code}:\n{stack.tail()}"
+
+
+def _start(log_path: Path, env: dict[str, str]) -> StackProcess | None:
+    """A healthy stack, or None when the free ports picked for it were taken by another
+    process before it bound them (other test sessions share this machine): try again."""
+    stack = StackProcess(log_path, **env)
+    try:
+        stack.wait_healthy(STARTUP_DEADLINE_S)
+        return stack
+    except RuntimeError as exc:
+        stack.stop()
+        text = log_path.read_text(errors="replace") if log_path.exists() else ""
+        if any(s in text for s in ("is in use", "Address already in use", "moto did not start")):
+            return None
+        pytest.fail(str(exc))
