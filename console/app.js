@@ -122,6 +122,14 @@ async function loadHistory(page) {
 
 async function main() {
   $("api-info").textContent = `API ${API_BASE || location.origin}`;
+  $("token").value = sessionStorage.getItem("backtest-token") || "";
+  $("token").onchange = () => {  // the owner of every call (and of the WebSocket's ?token=)
+    const token = $("token").value.trim();
+    if (token) sessionStorage.setItem("backtest-token", token);
+    else sessionStorage.removeItem("backtest-token");
+    state.cursors = [null];
+    loadHistory(0);
+  };
   $("run-form").onsubmit = submit;
   $("cancel").onclick = cancel;
   $("history-refresh").onclick = () => loadHistory(state.page);

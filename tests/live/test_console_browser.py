@@ -114,3 +114,22 @@ def test_given_bad_params_when_submitted_then_the_422_names_the_field(page):
     error.wait_for()
     text = error.inner_text()
     assert "Invalid input (422)" in text and "params.volume_window" in text
+
+
+def test_given_a_token_then_runs_and_history_belong_to_its_owner(page):
+    from tests.e2e.test_api_flow import bearer
+
+    page.locator("#token").fill(bearer("carol")["authorization"].split(" ", 1)[1])
+    page.locator("#token").dispatch_event("change")
+    fill_run(page, ["BTC_KRW"], "1d", "2024-01-01", "2024-06-30")
+    by_id(page, "submit").click()
+    # the WebSocket carries ?token= too: carol's task is found, not closed with 4404
+    page.wait_for_function(
+        "document.querySelector('[data-testid=task-status]').textContent.startsWith('completed')")
+    assert "WebSocket" in page.locator("#live-mode").inner_text()
+    task_id = page.locator("#task-id").inner_text()
+    history = by_id(page, "history")
+    history.locator(f"tr[data-task-id='{task_id}']").wait_for()
+    page.locator("#token").fill(bearer("dave")["authorization"].split(" ", 1)[1])
+    page.locator("#token").dispatch_event("change")
+    history.locator(f"tr[data-task-id='{task_id}']").wait_for(state="detached")
