@@ -29,6 +29,19 @@ class LiveParts:
         self.poller.stop()
 
 
+def set_callback_url(specs: list[Any], host: str, port: int) -> None:
+    """Point the push function(s) at the gateway's management API. Call it before the
+    functions start when the port is known (their settings are read at cold start)."""
+    if not port:
+        return
+    host = "127.0.0.1" if host in ("", "0.0.0.0") else host
+    callback = f"http://{host}:{port}{MANAGEMENT_PREFIX}"
+    for spec in specs:
+        if spec.stream_sources:
+            spec.environment["WEBSOCKET_CALLBACK_URL"] = callback
+            os.environ["WEBSOCKET_CALLBACK_URL"] = callback  # in-process handlers read it here
+
+
 def start_live(emu: Any, functions: dict[str, Any], api: Any) -> LiveParts:
     """Hook the gateway and console into ``api`` and start the stream pollers."""
     by_route = {route: fn for fn in functions.values() for route in fn.spec.websocket_routes}
@@ -37,15 +50,11 @@ def start_live(emu: Any, functions: dict[str, Any], api: Any) -> LiveParts:
         gateway = WebSocketGateway(by_route["$connect"], by_route["$disconnect"])
         api.hooks.append(gateway.handle)
     api.hooks.append(ConsoleFiles().handle)
-    callback = f"{api.url}{MANAGEMENT_PREFIX}"
+    host, port = api.server_address[:2]
+    set_callback_url([fn.spec for fn in functions.values()], host, port)
     tables = {t.logical_id: t.name for t in emu.model.tables}
-    sources = []
-    for fn in functions.values():
-        if fn.spec.stream_sources:
-            fn.spec.environment["WEBSOCKET_CALLBACK_URL"] = callback
-            os.environ["WEBSOCKET_CALLBACK_URL"] = callback  # in-process: read at cold start
-        sources += [StreamSource(fn, s, tables[s.table_logical_id])
-                    for s in fn.spec.stream_sources]
+    sources = [StreamSource(fn, s, tables[s.table_logical_id])
+               for fn in functions.values() for s in fn.spec.stream_sources]
     poller = StreamPoller(sources, emu.client)
     poller.start()
     return LiveParts(gateway=gateway, poller=poller)

@@ -32,7 +32,7 @@ from infra.local.emulation import Emulation, start_emulation
 from infra.local.fargate import SubprocessLauncher
 from infra.local.functions import LoadedFunction, load_all
 from infra.local.http_adapter import ApiServer
-from infra.local.live import LiveParts, start_live
+from infra.local.live import LiveParts, set_callback_url, start_live
 
 log = logging.getLogger("local.stack")
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -85,6 +85,7 @@ def start_stack(config: StackConfig) -> RunningStack:
         bucket = emu.env.get("BUCKET") or emu.model.buckets[0].name
         demo_data.seed(emu.client("s3"), bucket, emu.env.get("DATA_PREFIX", "data/"),
                        config.data_dirs, synthetic=config.seed_demo)
+    set_callback_url(emu.model.functions, config.host, config.port)  # known port: before load
     functions = load_all(emu.model.functions, emu.model.region)
     fargate = _fargate_stand_in(emu, functions, config.fargate_min_candles)
     dispatcher = Dispatcher(_sources(emu, functions, config.workers),
