@@ -73,18 +73,26 @@ def wait_with_progress(
 
         worker = threading.Thread(target=run, name=f"follow-{task_id}", daemon=True)
         worker.start()
-        while worker.is_alive():
-            try:
-                worker.join(0.1)
-            except KeyboardInterrupt:
-                if on_interrupt is None:
-                    raise
-                code = on_interrupt(bar.console)
-                if code is not None:
-                    raise StoppedWaiting(code) from None
+        wait_for_follower(worker, lambda: None if on_interrupt is None
+                          else on_interrupt(bar.console), on_interrupt is not None)
         if "error" in outcome:
             raise outcome["error"]
         return outcome["doc"]
+
+
+def wait_for_follower(worker: Any, interrupted: Callable[[], int | None],
+                      catch: bool = True) -> None:
+    """Join ``worker``; on Ctrl-C (while it keeps running) call ``interrupted``: None =
+    keep waiting, a code = StoppedWaiting(code). ``catch`` False lets Ctrl-C through."""
+    while worker.is_alive():
+        try:
+            worker.join(0.1)
+        except KeyboardInterrupt:
+            if not catch:
+                raise
+            code = interrupted()
+            if code is not None:
+                raise StoppedWaiting(code) from None
 
 
 def handle_interrupt(

@@ -1,58 +1,67 @@
-"""Ctrl-C during --wait: the prompt is asked while the follower keeps updating the bar."""
+"""Ctrl-C during --wait: the prompt is asked while the follower keeps running (the bar
+keeps moving); "no" resumes waiting, an exit code stops it."""
 
 from __future__ import annotations
 
-import io
-import signal
 import threading
 
 import pytest
-from rich.console import Console
 
-from backtest_client import watch
-from backtest_client.http import BacktestClient
+from backtest_client.watch import StoppedWaiting, wait_for_follower
 
 
-def test_given_ctrl_c_then_the_bar_keeps_moving_while_asking_and_waiting_resumes(monkeypatch):
-    asked = threading.Event()
-    answered = threading.Event()
-    updates: list[float] = []
+class CtrlCOnce:
+    """A follower thread whose first join is interrupted, as Ctrl-C does in the main thread."""
 
-    def fake_follow(client, task_id, on_progress, timeout_s, ws_base, say):
-        say("following over WebSocket ws://test")
-        on_progress({"status": "running", "progress": 0.2, "stage": "running_strategy"})
-        signal.raise_signal(signal.SIGINT)  # the user presses Ctrl-C (main thread)
+    def __init__(self, thread: threading.Thread):
+        self.thread = thread
+        self.interrupted = False
+
+    def is_alive(self) -> bool:
+        return self.thread.is_alive()
+
+    def join(self, timeout: float) -> None:
+        if not self.interrupted:
+            self.interrupted = True
+            raise KeyboardInterrupt
+        self.thread.join(timeout)
+
+
+def test_given_ctrl_c_then_the_follower_runs_while_asking_and_waiting_resumes():
+    asked, progressed = threading.Event(), threading.Event()
+    seen: list[float] = []
+
+    def follow() -> None:
         assert asked.wait(10)
-        on_progress({"status": "running", "progress": 0.6, "stage": "running_strategy"})
-        updates.append(0.6)  # delivered while the question is still open
-        answered.set()
-        on_progress({"status": "completed", "progress": 1.0, "stage": "completed"})
-        return {"status": "completed", "progress": 1.0}
+        seen.append(0.6)  # an update that arrives while the question is open
+        progressed.set()
 
-    def on_interrupt(console):
+    thread = threading.Thread(target=follow, daemon=True)
+    thread.start()
+
+    def ask() -> None:
         asked.set()
-        assert answered.wait(10), "the follower stopped while we were asking"
+        assert progressed.wait(10), "the follower stopped while we were asking"
         return None  # "no": keep waiting
 
-    monkeypatch.setattr(watch, "follow", fake_follow)
-    console = Console(file=io.StringIO(), force_terminal=False)
-    final = watch.wait_with_progress(BacktestClient("http://unused"), "t-1", console,
-                                     on_interrupt=on_interrupt)
-    assert final["status"] == "completed" and updates == [0.6]
-    assert "following over WebSocket" in console.file.getvalue()
+    wait_for_follower(CtrlCOnce(thread), ask)
+    assert seen == [0.6] and not thread.is_alive()
 
 
-def test_given_ctrl_c_and_yes_then_waiting_stops_with_the_code(monkeypatch):
+def test_given_ctrl_c_and_an_exit_code_then_waiting_stops():
     release = threading.Event()
-
-    def fake_follow(client, task_id, on_progress, timeout_s, ws_base, say):
-        signal.raise_signal(signal.SIGINT)
-        release.wait(10)
-        return {"status": "cancelled"}
-
-    monkeypatch.setattr(watch, "follow", fake_follow)
-    with pytest.raises(watch.StoppedWaiting) as stopped:
-        watch.wait_with_progress(BacktestClient("http://unused"), "t-1",
-                                 Console(file=io.StringIO()), on_interrupt=lambda c: 130)
+    thread = threading.Thread(target=lambda: release.wait(10), daemon=True)
+    thread.start()
+    with pytest.raises(StoppedWaiting) as stopped:
+        wait_for_follower(CtrlCOnce(thread), lambda: 130)
     release.set()
     assert stopped.value.code == 130
+
+
+def test_given_no_handler_then_ctrl_c_propagates():
+    release = threading.Event()
+    thread = threading.Thread(target=lambda: release.wait(10), daemon=True)
+    thread.start()
+    with pytest.raises(KeyboardInterrupt):
+        wait_for_follower(CtrlCOnce(thread), lambda: None, catch=False)
+    release.set()
