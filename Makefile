@@ -8,7 +8,8 @@ PORT ?= 8000
 WORKERS ?= 2
 
 .PHONY: help install run test lint check-deps cfn-lint unit integration e2e bench bench-api \
-        sizes build deploy sam-validate localstack-test clean browser console-deploy
+        sizes build deploy sam-validate localstack-test clean browser console-deploy \
+        bench-startup
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -59,6 +60,9 @@ bench: $(STAMP) ## engine throughput figures (uses ../shared/data when present)
 
 bench-api: $(STAMP) ## load figures against the local stack
 	$(BIN)/python bench/bench_api.py
+
+bench-startup: $(STAMP) ## how long `make run` takes to answer (5 starts)
+	$(BIN)/python bench/bench_startup.py 5
 
 sizes: $(STAMP) ## import-time and package-size budgets of the functions
 	$(BIN)/python bench/budgets.py
