@@ -5,19 +5,18 @@ Answers 200 (stored; the snapshot follows through the Connections stream), 400 w
 then refuses the upgrade; the local server closes with 4404, SPEC §10).
 """
 
+from functools import cache
+
 from backtest_core.errors import TaskNotFound
 from backtest_core.live.settings import live_settings
 from backtest_core.live.usecases import LiveServices, connect
 from backtest_core.observability import logger
 
-_svc: LiveServices | None = None
 
-
+@cache
 def services() -> LiveServices:
-    global _svc
-    if _svc is None:  # cold start
-        _svc = LiveServices.from_settings(live_settings())
-    return _svc
+    """Built once, at the first invocation (cold start)."""
+    return LiveServices.from_settings(live_settings())
 
 
 def owner_of(event: dict) -> str:

@@ -1,17 +1,16 @@
 """WebSocket ``$disconnect``: forget the connection (also called after a server close)."""
 
+from functools import cache
+
 from backtest_core.live.settings import live_settings
 from backtest_core.live.usecases import LiveServices, disconnect
 from backtest_core.observability import logger
 
-_svc: LiveServices | None = None
 
-
+@cache
 def services() -> LiveServices:
-    global _svc
-    if _svc is None:  # cold start
-        _svc = LiveServices.from_settings(live_settings())
-    return _svc
+    """Built once, at the first invocation (cold start)."""
+    return LiveServices.from_settings(live_settings())
 
 
 @logger.inject_lambda_context

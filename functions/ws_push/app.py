@@ -5,6 +5,8 @@ it) and the Connections table (a connection was stored: send its snapshot). Fail
 reported per record (``batchItemFailures``), so the stream retries from that record.
 """
 
+from functools import cache
+
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -20,14 +22,12 @@ from backtest_core.observability import logger
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams,
                            raise_on_entire_batch_failure=False)
-_svc: LiveServices | None = None
 
 
+@cache
 def services() -> LiveServices:
-    global _svc
-    if _svc is None:  # cold start
-        _svc = LiveServices.from_settings(live_settings(), with_poster=True)
-    return _svc
+    """Built once, at the first invocation (cold start)."""
+    return LiveServices.from_settings(live_settings(), with_poster=True)
 
 
 def handle_record(record: DynamoDBRecord) -> None:

@@ -138,7 +138,7 @@ def test_given_the_push_function_then_a_failing_record_is_reported_by_sequence(
     finally:
         sys.path.remove(str(ROOT / "functions" / "ws_push"))
     sys.modules.pop("app", None)
-    monkeypatch.setattr(push_app, "_svc", live)
+    monkeypatch.setattr(push_app, "services", lambda: live)
     svc.tasks.create("t1", "alice", REQUEST, clock())
     connect("t1", "alice", "c1", live)
     live.poster.gone.add("c1")
