@@ -69,7 +69,10 @@ class _Session:
             if self.protocol.state is not State.OPEN:
                 return False
             self.protocol.send_text(data)
-            self.flush()
+            try:
+                self.flush()
+            except OSError:  # a client that stopped reading: as good as gone
+                return False
             return True
 
     def close(self, code: int, reason: str = "") -> bool:
@@ -125,8 +128,10 @@ class WebSocketGateway:
             return self._sessions.get(connection_id)
 
     def _management(self, handler: Any, connection_id: str) -> None:
-        length = int(handler.headers.get("content-length") or 0)
-        data = handler.rfile.read(length) if length else b""
+        data = getattr(handler, "request_body", None)
+        if data is None:  # not read by the HTTP server yet
+            length = int(handler.headers.get("content-length") or 0)
+            data = handler.rfile.read(length) if length else b""
         method = handler.command
         if method == "POST":
             ok = self.post(connection_id, data)
