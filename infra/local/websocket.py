@@ -266,8 +266,10 @@ class WebSocketGateway:
             bearer = f"Bearer {token}" if token else headers.get("authorization", "")
             claims = jwt_claims(bearer)
             if claims is not None:
-                context["authorizer"] = {"principalId": claims.get("sub", ""),
-                                         "sub": claims.get("sub", "")}
+                sub = claims.get("sub", "")
+                if not sub or len(sub) > 256:  # as the deployed authorizer: no usable owner
+                    raise InvalidToken("the token has no usable sub claim")
+                context["authorizer"] = {"principalId": sub, "sub": sub}
         event: dict[str, Any] = {"requestContext": context, "isBase64Encoded": False}
         if route == "$connect":
             event["headers"] = headers

@@ -120,3 +120,14 @@ def test_given_a_client_that_leaves_mid_run_then_its_connection_is_deleted(live_
     status, _, view = call(live_stack.api_url, "GET", f"/api/backtests/status/{task_id}")
     assert view["status"] in ("queued", "running"), "the run ended before the check"
     call(live_stack.api_url, "DELETE", f"/api/backtests/tasks/{task_id}")
+
+
+def test_given_a_token_without_a_usable_sub_then_the_upgrade_is_refused_with_401(live_stack):
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    task_id = submit(live_stack, DAILY_BODY)
+    token = bearer("")["authorization"].split(" ", 1)[1]
+    with pytest.raises(InvalidStatus) as refused:
+        connect(f"{live_stack.ws_url}/ws/backtest/{task_id}?token={token}")
+    assert refused.value.response.status_code == 401
