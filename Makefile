@@ -8,8 +8,8 @@ PORT ?= 8000
 WORKERS ?= 2
 
 .PHONY: help install run test lint check-deps cfn-lint unit integration e2e bench bench-api \
-        sizes build deploy sam-validate localstack-test clean browser console-deploy \
-        bench-startup
+        sizes build build-check deploy sam-validate fuzz localstack-test clean browser \
+        console-deploy bench-startup
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -67,15 +67,28 @@ bench-startup: $(STAMP) ## how long `make run` takes to answer (5 starts)
 sizes: $(STAMP) ## import-time and package-size budgets of the functions
 	$(BIN)/python bench/budgets.py
 
-sam-validate: ## optional: SAM CLI in its own venv (it pins its own boto3)
-	@test -x .venv-sam/bin/sam || ($(PY) -m venv .venv-sam && .venv-sam/bin/pip install -q aws-sam-cli)
-	.venv-sam/bin/sam validate --lint
+# sam build (BuildMethod python3.12) needs a python3.12 on PATH: pyenv's when there is one.
+PY312_BIN ?= $(shell ls -d $$HOME/.pyenv/versions/3.12*/bin 2>/dev/null | tail -1)
+SAM := PATH="$(if $(PY312_BIN),$(PY312_BIN):)$$PATH" SAM_CLI_TELEMETRY=0 .venv-sam/bin/sam
+
+.venv-sam/bin/sam:
+	$(PY) -m venv .venv-sam && .venv-sam/bin/pip install -q aws-sam-cli
+
+sam-validate: .venv-sam/bin/sam ## SAM CLI (own venv: it pins its own boto3) validate --lint
+	$(SAM) validate --lint
 
 build: sam-validate ## sam build (needs SAM CLI)
-	.venv-sam/bin/sam build
+	$(SAM) build
+
+build-check: $(STAMP) sam-validate ## sam validate --lint + sam build (with the XRayLayer), then the size budgets of the build
+	$(SAM) build --parameter-overrides TracingMode=Active
+	$(BIN)/python bench/budgets.py
+
+fuzz: $(STAMP) ## schemathesis, all checks, ~3 min against a local stack on free ports
+	$(BIN)/python -m infra.fuzz --max-time $(or $(FUZZ_SECONDS),170)
 
 deploy: build ## sam deploy --guided
-	.venv-sam/bin/sam deploy --guided
+	$(SAM) deploy --guided
 
 console-deploy: $(STAMP) ## upload console/ (+ config.js from the outputs) to a deployed stack: STACK=name
 	$(BIN)/python -m infra.console_deploy --stack $(STACK)

@@ -16,6 +16,11 @@ runs, and installed trees are kept under build/budgets/ keyed by the requirement
 (c) Worker with both layers: core + engine dependencies (layers/engine/requirements.txt) +
     ``backtest_core`` + ``backtest_engine`` + functions/worker. Budget: <= 250 MB, Lambda's
     hard limit on unzipped function code plus layers.
+
+When ``sam build`` output exists (``.aws-sam/build``, e.g. after ``make build-check``), (b)
+and (c) measure those built folders instead — what ``sam deploy`` uploads — plus the
+XRayLayer when it was built, and FAIL if any layer ships boto3/botocore (they would shadow
+the runtime's pair: a version skew). The pip-install estimate is the fallback.
 """
 
 from __future__ import annotations
@@ -28,8 +33,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 API_FUNCTIONS = ("submit", "status", "cancel", "history", "results", "strategies", "docs")
@@ -44,6 +51,7 @@ RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
 # Lambda python3.12 runs on Amazon Linux 2023 (glibc 2.34): these wheel tags all load there.
 PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64", "manylinux_2_34_x86_64")
 CACHE = ROOT / "build" / "budgets"
+SAM_BUILD = ROOT / ".aws-sam" / "build"
 MB = 1024 * 1024
 
 # Dummy settings so that modules reading configuration at import succeed; no AWS call is made.
@@ -282,6 +290,75 @@ def size_rows() -> list[Row]:
     return rows
 
 
+def built_rows(build: Path) -> list[Row]:
+    """(b)/(c) from ``sam build`` output: the folders ``sam deploy`` zips and uploads.
+
+    Every layer and every function of the built template, each function with its layers
+    (Globals' + its own; a conditional layer counts when it was built). Budget: 20 MB for a
+    function with the CoreLayer only (plus the optional XRayLayer), else 250 MB."""
+    built_at = time.strftime("%Y-%m-%d %H:%M", time.localtime((build / "template.yaml")
+                                                                 .stat().st_mtime))
+    resources, global_layers = _built_template(build)
+    sizes = {rid: tree_bytes(build / rid) for rid in resources if (build / rid).is_dir()}
+    rows: list[Row] = []
+    for rid, rtype in resources.items():
+        if rtype == "AWS::Serverless::LayerVersion" and rid in sizes:
+            shipped = sorted(p.name for p in (build / rid / "python").glob("*")
+                             if p.name.split("-")[0] in RUNTIME_PROVIDED)
+            rows.append(Row(f"{rid} (sam build {built_at})", _mb(sizes[rid]), "no boto*",
+                            "ships " + ", ".join(shipped) if shipped else "", not shipped))
+    for rid, rtype in resources.items():
+        if rtype != "AWS::Serverless::Function" or rid not in sizes:
+            continue
+        layers = [lid for lid in global_layers + _layer_refs(resources[rid + "#layers"])
+                  if lid in sizes]
+        light = set(layers) <= {"CoreLayer", "XRayLayer"}
+        budget = API_SIZE_BUDGET_MB if light else WORKER_SIZE_BUDGET_MB
+        total = sizes[rid] + sum(sizes[lid] for lid in layers)
+        rows.append(Row(f"{rid} + {' + '.join(layers)}", _mb(total), f"<= {budget:.0f} MB",
+                        "", total <= budget * MB))
+    return rows
+
+
+def _built_template(build: Path) -> tuple[dict[str, Any], list[str]]:
+    """``{logical id: type}`` (plus ``"<id>#layers"``: the function's own Layers) and the
+    layer ids of Globals, from the built template."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+        if isinstance(node, yaml.ScalarNode):
+            value: Any = loader.construct_scalar(node)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)
+        return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
+
+    Loader.add_multi_constructor("!", tag)
+    template = yaml.load((build / "template.yaml").read_text(), Loader=Loader)
+    resources: dict[str, Any] = {}
+    for rid, res in template.get("Resources", {}).items():
+        resources[rid] = res.get("Type")
+        resources[rid + "#layers"] = (res.get("Properties") or {}).get("Layers") or []
+    globals_fn = (template.get("Globals") or {}).get("Function") or {}
+    return resources, _layer_refs(globals_fn.get("Layers") or [])
+
+
+def _layer_refs(value: Any) -> list[str]:
+    """Logical ids referenced by a Layers list (``Ref`` and both branches of ``Fn::If``)."""
+    if isinstance(value, list):
+        return [lid for item in value for lid in _layer_refs(item)]
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return [value["Ref"]] if not str(value["Ref"]).startswith("AWS::") else []
+        if "Fn::If" in value:
+            return _layer_refs(value["Fn::If"][1:])
+    return []
+
+
 def _mb(size: int) -> str:
     return f"{size / MB:7.1f} MB"
 
@@ -304,10 +381,14 @@ def main() -> int:
         f"{IMPORT_BUDGET_OVER_BOTO3_MS:.0f} ms, no {'/'.join(HEAVY_MODULES)}",
         imports,
     )
-    sizes = size_rows()
-    print_table(
-        "(b)/(c) unzipped size; boto3/botocore excluded (provided by the Lambda runtime)", sizes
-    )
+    if (SAM_BUILD / "template.yaml").is_file():
+        sizes = built_rows(SAM_BUILD)
+        title = "(b)/(c) unzipped size of the sam build output (.aws-sam/build)"
+    else:
+        sizes = size_rows()
+        title = ("(b)/(c) unzipped size, pip-installed estimate (no .aws-sam/build: run "
+                 "`make build-check`); boto3/botocore excluded (provided by the runtime)")
+    print_table(title, sizes)
     failed = [r.label for r in imports + sizes if r.ok is False]
     skipped = [r.label for r in imports + sizes if r.ok is None and (r.budget or r.note)]
     print(

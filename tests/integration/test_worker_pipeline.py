@@ -114,5 +114,48 @@ def test_given_a_poison_message_then_three_deliveries_then_dlq_then_failed_with_
     assert stack("JobsDeadLetterQueue", "DlqFunction") == []
     status = api.call("GET", f"/api/backtests/status/{task_id}").body
     assert status["status"] == "failed"
-    assert status["error"].startswith("Backtest failed after 3 attempts: ClientError")
-    assert "SlowDown" in status["error"]
+    assert status["error"] == ("Backtest failed after 3 attempts: AWS GetObject failed: "
+                               "SlowDown (Please reduce your rate)")
+
+
+def test_given_garbage_on_the_jobs_queue_then_the_worker_consumes_it_once_without_a_retry(
+    aws, stack
+):
+    sqs = aws.client("sqs")
+    sqs.send_message(QueueUrl=aws.queue_urls["JobsQueue"], MessageBody="not a job {")
+    assert stack("JobsQueue", "WorkerFunction") == []  # permanent: acknowledged
+    resp = sqs.receive_message(QueueUrl=aws.queue_urls["JobsQueue"], WaitTimeSeconds=2)
+    assert not resp.get("Messages"), "an unreadable message came back"
+
+
+def test_given_a_malformed_message_naming_a_task_then_that_task_fails_at_once(aws, api, stack):
+    from backtest_core.usecases.jobs import UNREADABLE
+
+    task_id = api.call("POST", "/api/backtests/run-async", BODY).body["task_id"]
+    sqs = aws.client("sqs")
+    queued = sqs.receive_message(QueueUrl=aws.queue_urls["JobsQueue"], WaitTimeSeconds=2)
+    sqs.delete_message(QueueUrl=aws.queue_urls["JobsQueue"],
+                       ReceiptHandle=queued["Messages"][0]["ReceiptHandle"])
+    sqs.send_message(QueueUrl=aws.queue_urls["JobsQueue"],
+                     MessageBody=f'{{"task_id": "{task_id}", "kind": "explode"}}')
+    assert stack("JobsQueue", "WorkerFunction") == []
+    status = api.call("GET", f"/api/backtests/status/{task_id}").body
+    assert (status["status"], status["error"]) == ("failed", UNREADABLE)
+
+
+def test_given_a_bug_in_the_engine_then_the_task_fails_after_one_delivery_in_plain_words(
+    api, stack, monkeypatch
+):
+    from backtest_engine import adapter
+
+    def crash(*args, **kwargs):
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setattr(adapter, "run_backtest", crash)
+    task_id = api.call("POST", "/api/backtests/run-async", BODY).body["task_id"]
+    assert stack("JobsQueue", "WorkerFunction") == []  # permanent: no redelivery, no DLQ
+    status = api.call("GET", f"/api/backtests/status/{task_id}").body
+    assert status["status"] == "failed"
+    assert status["error"] == ("Backtest failed: internal error while running the backtest "
+                               "(date value out of range)")
+    assert "OverflowError" not in status["error"]

@@ -11,13 +11,35 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    create_model,
+)
 
 from backtest_core.errors import ValidationFailed
+from backtest_core.quoting import quote
 
-_TYPES: dict[str, type] = {"integer": int, "number": float, "boolean": bool, "string": str}
+
+def _not_bool(value: Any) -> Any:
+    """JSON ``true`` is not the number 1 (pydantic's lax mode would take it)."""
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not a boolean")
+    return value
+
+
+_TYPES: dict[str, Any] = {
+    "integer": Annotated[int, BeforeValidator(_not_bool)],
+    "number": Annotated[float, BeforeValidator(_not_bool)],
+    "boolean": StrictBool,
+    "string": str,
+}
 _BOUNDS = {"minimum": "ge", "maximum": "le", "exclusiveMinimum": "gt", "exclusiveMaximum": "lt"}
 
 
@@ -53,14 +75,15 @@ def validate_params(strategy: str, params: dict[str, Any]) -> dict[str, Any]:
     if strategy not in strategy_names():
         raise ValidationFailed.single(
             ["body", "strategy"],
-            f"Unknown strategy {strategy!r}; available: {', '.join(strategy_names())}",
+            f"Unknown strategy {quote(strategy)}; available: {', '.join(strategy_names())}",
         )
     try:
         model = _params_model(strategy).model_validate(params)
     except ValidationError as exc:
         raise ValidationFailed(
             [
-                {"loc": ["body", "params", *err["loc"]], "msg": err["msg"], "type": err["type"]}
+                {"loc": ["body", "params", *err["loc"]],
+                 "msg": err["msg"].removeprefix("Value error, "), "type": err["type"]}
                 for err in exc.errors()
             ]
         ) from None

@@ -32,6 +32,12 @@ class BadRequest(BacktestError):
     status = 400
 
 
+class Unauthorized(BacktestError):
+    """The authorizer's token has no usable ``sub`` (missing, empty, reserved or too long)."""
+
+    status = 401
+
+
 class TaskNotFound(BacktestError):
     status = 404
 

@@ -13,7 +13,12 @@ from backtest_core.settings import Settings
 
 
 class LaunchFailed(RuntimeError):
-    """ECS accepted the call but started no task (capacity, bad network config, ...)."""
+    """ECS accepted the call but started no task (capacity, bad network config, ...).
+
+    Transient (``faults.is_transient``): RunTask reports a capacity shortage
+    (``RESOURCE:MEMORY``, ``RESOURCE:ENI``) here rather than as a throttling error."""
+
+    transient = True
 
 
 class Launcher(Protocol):

@@ -3,16 +3,64 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+import re
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationInfo,
+    field_validator,
+)
 
-from backtest_core.symbols import TIMEFRAME_SECONDS, normalize_symbol, normalize_timeframe
+from backtest_core.catalog import strategy_names
+from backtest_core.symbols import (
+    ACCEPTED_TIMEFRAMES,
+    SYMBOL_PATTERN,
+    TIMEFRAME_SECONDS,
+    normalize_symbol,
+    normalize_timeframe,
+)
 
 MAX_SYMBOLS = 50
-Symbol = Annotated[str, AfterValidator(normalize_symbol)]
+Symbol = Annotated[str, Field(json_schema_extra={"pattern": SYMBOL_PATTERN}),
+                   AfterValidator(normalize_symbol)]
+# The strategies of strategy_catalog.json, as an OpenAPI enum (SPEC §13).
+StrategyName = Literal[tuple(strategy_names())]  # type: ignore[valid-type]
+
+# Dates the engine and the Parquet layout can represent (SPEC §13): 422 outside.
+MIN_DATE = date(1970, 1, 1)
+MAX_DATE = date(2100, 12, 31)
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DAY_PATTERN = r"^(19[7-9][0-9]|20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+
+
+def _iso_day(value: Any) -> Any:
+    """Only ``YYYY-MM-DD`` strings (pydantic alone would also take epoch numbers), or a
+    ``date`` built in Python (never from JSON)."""
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        return value
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    raise ValueError("expected a date as YYYY-MM-DD")
+
+
+def _in_range(value: date) -> date:
+    if not MIN_DATE <= value <= MAX_DATE:
+        raise ValueError(f"date must be between {MIN_DATE} and {MAX_DATE}")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_in_range),
+                Field(json_schema_extra={"pattern": _DAY_PATTERN})]
+# Numbers are JSON numbers: strict, so that ``true`` (and "5") is not taken for 1 (or 5).
+Bps = Annotated[float, Strict(), Field(ge=0, le=1000)]
 
 
 class TaskStatus(StrEnum):
@@ -46,14 +94,17 @@ class BacktestRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    strategy: str = Field(min_length=1, description="Strategy name, see GET /api/strategies")
-    params: dict[str, Any] = Field(default_factory=dict, description="Strategy parameters")
+    strategy: StrategyName = Field(description="Strategy name, see GET /api/strategies")
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Strategy parameters (params_schema of GET /api/strategies)")
     symbols: list[Symbol] = Field(min_length=1, max_length=MAX_SYMBOLS, examples=[["BTC_KRW"]])
-    start_date: date = Field(description="First day, YYYY-MM-DD (UTC)")
-    end_date: date = Field(description="Last day, included whole, YYYY-MM-DD (UTC)")
-    timeframe: str = Field(default="1d", description="1m 3m 5m 15m 30m 1h 4h 1d 1w")
-    fee_bps: float = Field(default=5.0, ge=0, le=1000, description="Fee per side, basis points")
-    slippage_bps: float = Field(default=0.0, ge=0, le=1000, description="Slippage, basis points")
+    start_date: Day = Field(description="First day, YYYY-MM-DD (UTC), 1970-01-01 .. 2100-12-31")
+    end_date: Day = Field(description="Last day, included whole, YYYY-MM-DD (UTC), >= start_date")
+    timeframe: str = Field(default="1d", description="1m 3m 5m 15m 30m 1h 4h 1d 1w",
+                           json_schema_extra={"enum": list(ACCEPTED_TIMEFRAMES)})
+    fee_bps: Bps = Field(default=5.0, description="Fee per side, basis points")
+    slippage_bps: Bps = Field(default=0.0, description="Slippage, basis points")
 
     @field_validator("symbols")
     @classmethod

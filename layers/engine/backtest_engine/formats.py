@@ -44,7 +44,7 @@ def read_parquet(data: bytes, source: str) -> Candles:
     try:
         frame = fastparquet.ParquetFile(io.BytesIO(data)).to_pandas()
     except Exception as exc:  # fastparquet raises many kinds on corrupt input
-        raise DataError(f"{source}: cannot read Parquet ({type(exc).__name__}: {exc})") from None
+        raise DataError(f"{source}: cannot read Parquet ({exc or 'corrupt file'})") from None
     return candles_from_frame(frame, source)
 
 

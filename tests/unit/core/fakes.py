@@ -6,7 +6,16 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from backtest_core.errors import PermanentTaskError, TaskCancelled
+from botocore.exceptions import ClientError
+
+from backtest_core.errors import TaskCancelled
+
+
+def aws_error(code: str = "SlowDown", operation: str = "GetObject", status: int = 503,
+              message: str = "Please reduce your request rate") -> ClientError:
+    """What botocore raises for an AWS error answer (transient for throttling/5xx codes)."""
+    return ClientError({"Error": {"Code": code, "Message": message},
+                        "ResponseMetadata": {"HTTPStatusCode": status}}, operation)
 
 
 class FakeEngine:
@@ -25,7 +34,7 @@ class FakeEngine:
             environment: str) -> dict[str, Any]:
         self.calls += 1
         self.started.set()
-        if isinstance(self.error, PermanentTaskError | RuntimeError):
+        if self.error is not None:
             raise self.error
         for i in range(self.steps):
             if self.on_step:

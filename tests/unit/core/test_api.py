@@ -209,6 +209,8 @@ def test_given_meta_routes_then_health_strategies_openapi_and_docs(api):
     assert {"/api/backtests/run-async", "/api/backtests/status/{task_id}",
             "/api/backtests/history", "/api/backtests/run"} <= set(openapi["paths"])
     assert api.call("GET", "/api/nothing").body == {"detail": "Not Found"}  # via /{proxy+}
-    assert api.call("PUT", "/api/health").body == {"detail": "Not Found"}
+    put = api.call("PUT", "/api/health")  # a known path, another method
+    assert (put.status, put.body, put.headers["allow"]) == (
+        405, {"detail": "Method Not Allowed"}, "GET")
     docs = api.call("GET", "/api/docs")
     assert docs.status == 200 and "swagger" in str(docs.body).lower()

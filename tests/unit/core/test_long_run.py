@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from backtest_core.errors import TransitionRefused
 from backtest_core.launcher import EcsLauncher, LaunchFailed
@@ -20,7 +21,7 @@ from backtest_core.usecases.long_run import (
     run_adopted,
     watch,
 )
-from tests.unit.core.fakes import FakeEngine
+from tests.unit.core.fakes import FakeEngine, aws_error
 
 # 2 symbols × 366 days of 1h bars = 17,568 candles; 1d bars = 732.
 LONG = BacktestRequest(strategy="volume_zone_breakout", symbols=["BTC_KRW", "ETH_KRW"],
@@ -179,6 +180,20 @@ def test_given_a_launch_failure_then_the_lease_is_released_and_the_error_raised(
     assert launcher.calls == [("t1", 2)]
 
 
+def test_given_a_launch_refused_for_a_bad_configuration_then_the_task_fails_at_once(
+    svc, clock, launcher
+):
+    message = _queued(svc, clock)
+    svc.launcher.error = aws_error("InvalidParameterException", "RunTask", 400,
+                                   "No Container Instances were found in your cluster.")
+    assert process_message(message, FakeEngine(), svc) == "failed"  # no raise: no retry
+    record = svc.tasks.get("t1", clock())
+    assert record.status is TaskStatus.FAILED
+    assert record.error == ("Backtest failed: could not start the long run: AWS RunTask failed: "
+                            "InvalidParameterException (No Container Instances were found in "
+                            "your cluster.)")
+
+
 def test_given_a_handed_off_attempt_when_the_container_runs_then_it_completes_once(
     svc, clock, aws, launcher
 ):
@@ -233,8 +248,8 @@ def test_given_a_transient_error_in_the_container_then_the_watch_relaunches_at_o
 ):
     message = _queued(svc, clock)
     hand_off(message, svc)
-    with pytest.raises(RuntimeError):
-        run_adopted("t1", 1, FakeEngine(error=RuntimeError("S3 throttled")), svc)
+    with pytest.raises(ClientError):
+        run_adopted("t1", 1, FakeEngine(error=aws_error()), svc)
     assert watch(_watch(message), svc) == "handed_off"  # no wait for the lease to run out
     assert launcher.calls == [("t1", 1), ("t1", 2)]
 
@@ -296,10 +311,10 @@ def test_given_the_watch_cannot_be_sent_then_nothing_is_launched_and_the_lease_r
     real_send = svc.queue.send
 
     def broken(message, delay_s=0):
-        raise RuntimeError("SQS unavailable")
+        raise EndpointConnectionError(endpoint_url="https://sqs.us-east-1.amazonaws.com")
 
     svc.queue.send = broken
-    with pytest.raises(RuntimeError):
+    with pytest.raises(EndpointConnectionError):
         process_message(message, FakeEngine(), svc)
     assert launcher.calls == []
     record = svc.tasks.get("t1", clock())

@@ -5,14 +5,16 @@ from __future__ import annotations
 import threading
 
 import pytest
+from botocore.exceptions import ClientError
 
 from backtest_core.errors import PermanentTaskError
 from backtest_core.models import BacktestRequest, QueueMessage, TaskStatus
 from backtest_core.usecases.cancel import cancel
 from backtest_core.usecases.dead_letter import fail_dead_letter
 from backtest_core.usecases.run_task import run_task
-from tests.unit.core.fakes import FakeEngine
+from tests.unit.core.fakes import FakeEngine, aws_error
 
+THROTTLED = "AWS GetObject failed: SlowDown (Please reduce your request rate)"
 REQUEST = BacktestRequest(strategy="volume_zone_breakout", symbols=["BTC_KRW", "ETH_KRW"],
                           start_date="2024-01-01", end_date="2024-12-31")
 
@@ -106,10 +108,10 @@ def test_given_a_permanent_error_then_the_task_fails_at_once_with_the_message(sv
 
 def test_given_a_transient_error_then_it_propagates_and_the_next_delivery_takes_over(svc, clock):
     message = _queued(svc, clock)
-    with pytest.raises(RuntimeError):
-        run_task(message, FakeEngine(error=RuntimeError("S3 throttled")), svc)
+    with pytest.raises(ClientError):
+        run_task(message, FakeEngine(error=aws_error()), svc)
     record = svc.tasks.get("t1", clock())
-    assert record.status is TaskStatus.RUNNING and record.last_error == "RuntimeError: S3 throttled"
+    assert record.status is TaskStatus.RUNNING and record.last_error == THROTTLED
     assert run_task(message, FakeEngine(), svc) == "completed"
     assert svc.tasks.get("t1", clock()).attempt == 2
 
@@ -117,12 +119,12 @@ def test_given_a_transient_error_then_it_propagates_and_the_next_delivery_takes_
 def test_given_repeated_transient_errors_when_dead_lettered_then_failed_with_attempts(svc, clock):
     message = _queued(svc, clock)
     for _ in range(3):
-        with pytest.raises(RuntimeError):
-            run_task(message, FakeEngine(error=RuntimeError("S3 throttled")), svc)
+        with pytest.raises(ClientError):
+            run_task(message, FakeEngine(error=aws_error()), svc)
     assert fail_dead_letter(message, 3, svc) is True
     record = svc.tasks.get("t1", clock())
     assert record.status is TaskStatus.FAILED
-    assert record.error == "Backtest failed after 3 attempts: RuntimeError: S3 throttled"
+    assert record.error == f"Backtest failed after 3 attempts: {THROTTLED}"
     assert fail_dead_letter(message, 3, svc) is False  # terminal stays terminal
 
 
@@ -219,7 +221,7 @@ def test_given_a_transient_error_while_saving_then_the_lease_is_released_for_the
 ):
     message = _queued(svc, clock)
     real_put = svc.results.put
-    failures = iter([RuntimeError("S3 503 Slow Down")])
+    failures = iter([aws_error(operation="PutObject")])
 
     def flaky_put(task_id, attempt, document):
         for error in failures:
@@ -227,12 +229,12 @@ def test_given_a_transient_error_while_saving_then_the_lease_is_released_for_the
         return real_put(task_id, attempt, document)
 
     svc.results.put = flaky_put
-    with pytest.raises(RuntimeError):
+    with pytest.raises(ClientError):
         run_task(message, FakeEngine(), svc)
     record = svc.tasks.get("t1", clock())
     assert record.status is TaskStatus.RUNNING
     assert record.lease_expires_at < clock().timestamp()
-    assert record.last_error == "RuntimeError: S3 503 Slow Down"
+    assert record.last_error == "AWS PutObject failed: SlowDown (Please reduce your request rate)"
     assert run_task(message, FakeEngine(), svc) == "completed"  # not skipped
     assert svc.tasks.get("t1", clock()).last_error is None
 

@@ -1,6 +1,8 @@
 """``Idempotency-Key`` on run-async through Powertools idempotency (24 h, per owner).
 
 Same key + same body → the first response, no new task. Same key + another body → 409.
+The record key is the JSON pair ``[owner, key]`` (hashed by Powertools): no separator that
+an owner or a key could contain, so ``carol`` + ``x#K`` and ``carol#x`` + ``K`` never meet.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def _once() -> Any:
 
 
 def submit_once(request: BacktestRequest, owner: str, key: str, lambda_context: Any) -> TaskCreated:
-    submission = {"key": f"{owner}#{key}", "owner": owner, "body": request.model_dump(mode="json")}
+    submission = {"key": [owner, key], "owner": owner, "body": request.model_dump(mode="json")}
     once, config = _once()
     config.register_lambda_context(lambda_context)  # in-progress records expire with the invocation
     try:

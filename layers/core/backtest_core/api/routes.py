@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.event_handler.router import Router
 
-from backtest_core.api.resolver import owner_of
+from backtest_core.api.resolver import owner_of, responses
 from backtest_core.catalog import load_catalog
 from backtest_core.models import (
     BacktestRequest,
@@ -43,7 +43,10 @@ strategies_router = Router()
 health_router = Router()
 
 
-@submit_router.post("/api/backtests/run-async", summary="Submit a backtest (async)")
+@submit_router.post(
+    "/api/backtests/run-async", summary="Submit a backtest (async)", tags=["submit"],
+    responses=responses(TaskCreated, 401, 409, 413, 429, 500, ok_description="Queued"),
+)
 def run_async(
     request: BacktestRequest,
     idempotency_key: Annotated[str | None, Header(alias="idempotency-key", max_length=255)] = None,
@@ -58,9 +61,9 @@ def run_async(
 
 
 @status_router.get(
-    "/api/backtests/status/<task_id>", summary="Task status and progress",
-    responses={200: {"description": "The task (with the result once completed)",
-                     "content": {"application/json": {"model": StatusView}}}},
+    "/api/backtests/status/<task_id>", summary="Task status and progress", tags=["status"],
+    responses=responses(StatusView, 401, 404, 500,
+                        ok_description="The task (with the result once completed)"),
 )
 def get_status(task_id: TaskId) -> Response[Any]:
     view, raw_result = query.status(task_id, owner_of(status_router), services())
@@ -69,12 +72,18 @@ def get_status(task_id: TaskId) -> Response[Any]:
                     headers=headers)
 
 
-@cancel_router.delete("/api/backtests/tasks/<task_id>", summary="Cancel a queued or running task")
+@cancel_router.delete(
+    "/api/backtests/tasks/<task_id>", summary="Cancel a queued or running task",
+    tags=["cancel"], responses=responses(TaskCreated, 400, 401, 404, 500),
+)
 def cancel_task(task_id: TaskId) -> TaskCreated:
     return cancel_uc.cancel(task_id, owner_of(cancel_router), services())
 
 
-@history_router.get("/api/backtests/history", summary="The caller's tasks, newest first")
+@history_router.get(
+    "/api/backtests/history", summary="The caller's tasks, newest first", tags=["history"],
+    responses=responses(HistoryPage, 401, 500),
+)
 def get_history(
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
@@ -84,7 +93,10 @@ def get_history(
     return query.history(owner_of(history_router), services(), limit, cursor, strategy, status)
 
 
-@results_router.get("/api/backtests/<run_id>", summary="The result document (schema 1.2.0)")
+@results_router.get(
+    "/api/backtests/<run_id>", summary="The result document (schema 1.2.0)", tags=["results"],
+    responses=responses(None, 401, 404, 500, redirect=True, ok_description="The document"),
+)
 def get_result(run_id: TaskId) -> Response[Any]:
     raw, url = query.result_bytes(run_id, owner_of(results_router), services())
     if url:
@@ -92,7 +104,12 @@ def get_result(run_id: TaskId) -> Response[Any]:
     return Response(200, "application/json", raw.decode())
 
 
-@results_router.get("/api/backtests/<run_id>/download", summary="Download the result as a file")
+@results_router.get(
+    "/api/backtests/<run_id>/download", summary="Download the result as a file",
+    tags=["results"],
+    responses=responses(None, 401, 404, 500, redirect=True,
+                        ok_description="The document as an attachment"),
+)
 def download_result(run_id: TaskId) -> Response[Any]:
     raw, url = query.result_bytes(run_id, owner_of(results_router), services())
     if url:
@@ -102,7 +119,10 @@ def download_result(run_id: TaskId) -> Response[Any]:
                     headers={"Content-Disposition": disposition})
 
 
-@strategies_router.get("/api/strategies", summary="Available strategies and their parameters")
+@strategies_router.get(
+    "/api/strategies", summary="Available strategies and their parameters",
+    tags=["strategies"], responses=responses(StrategiesView),
+)
 def list_strategies() -> StrategiesView:
     return _strategies_view()
 
@@ -115,7 +135,8 @@ def _strategies_view() -> StrategiesView:
     )
 
 
-@health_router.get("/api/health", summary="Liveness")
+@health_router.get("/api/health", summary="Liveness", tags=["health"],
+                   responses=responses(HealthView))
 def health() -> HealthView:
     return HealthView(status="ok", timestamp=iso(datetime.now(UTC)))
 

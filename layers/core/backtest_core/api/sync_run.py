@@ -13,6 +13,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import Router
 
+from backtest_core.api.resolver import owner_of, responses
 from backtest_core.catalog import validate_params
 from backtest_core.errors import PermanentTaskError, TooLargeForSync, ValidationFailed
 from backtest_core.models import BacktestRequest, estimated_candles
@@ -27,8 +28,12 @@ def use_engine(engine: Any) -> None:
     _ENGINE[:] = [engine]
 
 
-@run_sync_router.post("/api/backtests/run", summary="Run a small backtest synchronously")
+@run_sync_router.post(
+    "/api/backtests/run", summary="Run a small backtest synchronously", tags=["submit"],
+    responses=responses(None, 401, 413, 429, 500, ok_description="The result document"),
+)
 def run_sync(request: BacktestRequest) -> Response[Any]:
+    owner_of(run_sync_router)  # no task is stored, but a token without a usable sub is 401
     svc = services()
     validate_params(request.strategy, request.params)
     if estimated_candles(request) > svc.settings.sync_max_candles:

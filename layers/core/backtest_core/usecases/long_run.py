@@ -15,12 +15,20 @@ messages, a stale container and a cancel can race safely.
 from __future__ import annotations
 
 from backtest_core.errors import TransitionRefused
+from backtest_core.faults import describe, is_transient
 from backtest_core.models import QueueMessage, TaskRecord, TaskStatus, estimated_candles
 from backtest_core.observability import count, logger
 from backtest_core.queue import MAX_DELAY_S
 from backtest_core.services import Services
 from backtest_core.timeutil import iso
-from backtest_core.usecases.run_task import Engine, Outcome, claim_attempt, run_attempt, run_task
+from backtest_core.usecases.run_task import (
+    Engine,
+    Outcome,
+    claim_attempt,
+    fail_attempt,
+    run_attempt,
+    run_task,
+)
 
 WATCH_DELAY_S = MAX_DELAY_S  # look again in 15 min (SQS's longest delay)
 STARTUP_LEASE_S = 600  # Fargate pulls the image and starts in ~1-3 min; leave ample room
@@ -53,6 +61,10 @@ def hand_off(message: QueueMessage, svc: Services) -> Outcome:
         _send_watch(record, svc)
         container = svc.launcher.launch(record.task_id, record.attempt)
     except Exception as exc:
+        if not is_transient(exc):  # e.g. an invalid task definition: retrying cannot help
+            logger.exception("Fargate launch failed", extra={"task_id": record.task_id})
+            return fail_attempt(record, f"Backtest failed: could not start the long run: "
+                                 f"{describe(exc)}", svc)
         _release(record, exc, svc)
         raise
     logger.info("handed off to Fargate", extra={"task_id": record.task_id,
@@ -118,7 +130,6 @@ def _release(record: TaskRecord, exc: Exception, svc: Services) -> None:
     logger.exception("Fargate launch failed; SQS will redeliver",
                      extra={"task_id": record.task_id})
     try:
-        svc.tasks.release_lease(record.task_id, record.attempt, svc.clock(),
-                                f"{type(exc).__name__}: {exc}")
+        svc.tasks.release_lease(record.task_id, record.attempt, svc.clock(), describe(exc))
     except Exception:  # best effort: the startup lease expires on its own
         logger.warning("could not release lease", extra={"task_id": record.task_id})

@@ -2,8 +2,10 @@
 
 ``engine`` is any object with ``run(request, reader, *, run_id, progress, should_cancel,
 environment) -> dict`` that raises ``PermanentTaskError`` for bad data/params and
-``TaskCancelled`` when ``should_cancel()`` turned true. Everything else is transient: the
-lease is released and the exception propagates so SQS redelivers (then the DLQ).
+``TaskCancelled`` when ``should_cancel()`` turned true. Only AWS throttling/5xx/connection
+errors are transient (``faults.is_transient``): the lease is released and the exception
+propagates so SQS redelivers (then the DLQ). Any other exception is permanent: the task
+fails at once with a plain message (SPEC §13).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import time
 from typing import Any, Literal, Protocol
 
 from backtest_core.errors import PermanentTaskError, TaskCancelled, TransitionRefused
+from backtest_core.faults import describe, is_transient
 from backtest_core.models import QueueMessage, TaskRecord, TaskStatus
 from backtest_core.observability import MetricUnit, count, logger, traced
 from backtest_core.services import Services
@@ -56,8 +59,11 @@ def run_attempt(record: TaskRecord, engine: Engine, svc: Services) -> Outcome:
             logger.info("stopped: " + (control.stopped_reason or "cancelled"))
             return "lease_lost" if control.stopped_reason == "lease_lost" else "cancelled"
         except PermanentTaskError as exc:
-            return _fail(record, str(exc), svc)
+            return fail_attempt(record, str(exc), svc)
         except Exception as exc:
+            if not is_transient(exc):  # a bug or bad input: retrying cannot help
+                logger.exception("permanent failure", extra={"task_id": record.task_id})
+                return fail_attempt(record, f"Backtest failed: {describe(exc)}", svc)
             _release(record, exc, svc)
             raise
 
@@ -94,7 +100,9 @@ def _complete(record: TaskRecord, document: dict[str, Any], svc: Services,
     return "completed"
 
 
-def _fail(record: TaskRecord, error: str, svc: Services) -> Outcome:
+def fail_attempt(record: TaskRecord, error: str, svc: Services) -> Outcome:
+    """Fail this attempt's task with ``error``; a lost race is "cancelled"/"lease_lost".
+    An AWS error of the write itself propagates (transient: SQS redelivers)."""
     try:
         svc.tasks.fail(record.task_id, error, svc.clock(), attempt=record.attempt)
     except TransitionRefused as lost:
@@ -114,8 +122,7 @@ def _stopped(current: TaskRecord | None) -> Outcome:
 def _release(record: TaskRecord, exc: Exception, svc: Services) -> None:
     logger.exception("transient failure; SQS will redeliver", extra={"task_id": record.task_id})
     try:
-        svc.tasks.release_lease(record.task_id, record.attempt, svc.clock(),
-                                f"{type(exc).__name__}: {exc}")
+        svc.tasks.release_lease(record.task_id, record.attempt, svc.clock(), describe(exc))
     except Exception:  # best effort: the lease expires on its own
         logger.warning("could not release lease", extra={"task_id": record.task_id})
 
