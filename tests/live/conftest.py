@@ -1,6 +1,6 @@
 """A local stack for the live-progress and browser tests, with a heavy symbol.
 
-``HEAVY_KRW`` at ``1m`` (400,000 synthetic bars, written as a CSV and loaded through
+``HEAVY_KRW`` at ``1m`` (250,000 synthetic bars, written as a CSV and loaded through
 ``DATA_DIRS`` like any user data) makes a run that lasts seconds, so a test can watch
 progress, disconnect mid-run or cancel from the page. ``PROGRESS_INTERVAL_S=0.2`` lets a
 run of a few seconds write several progress steps.
@@ -21,8 +21,8 @@ from infra.local.process import StackProcess
 from tests.e2e.conftest import STARTUP_DEADLINE_S, STOP_DEADLINE_S
 
 HEAVY_SYMBOL = "HEAVY_KRW"
-HEAVY_BARS = 400_000
-# ~6 s on one free core; the strategy dominates (1000-bar windows, 200 bins)
+HEAVY_BARS = 250_000
+# ~4 s on one free core; the strategy dominates (1000-bar windows, 200 bins)
 HEAVY_BODY = {"strategy": "volume_zone_breakout",
               "params": {"volume_window": 1000, "num_bins": 200},
               "symbols": [HEAVY_SYMBOL], "start_date": "2024-01-01", "end_date": "2024-12-31",
