@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 WORKERS ?= 2
 
-.PHONY: help install run test lint check-deps cfn-lint unit integration e2e bench bench-api \
+.PHONY: help install run test lint check-deps cfn-lint unit integration e2e bench bench-api bench-sweep \
         sizes build build-check deploy sam-validate fuzz localstack-test clean browser \
         console-deploy bench-startup
 
@@ -63,6 +63,9 @@ bench-api: $(STAMP) ## load figures against the local stack
 
 bench-startup: $(STAMP) ## how long `make run` takes to answer (5 starts)
 	$(BIN)/python bench/bench_startup.py 5
+
+bench-sweep: $(STAMP) ## sweep and fan-out figures (WORKERS=1 vs 2, Step Functions overhead)
+	$(BIN)/python bench/bench_sweep.py
 
 sizes: $(STAMP) ## import-time and package-size budgets of the functions
 	$(BIN)/python bench/budgets.py

@@ -7,8 +7,11 @@ and sorted); generated random-walk bars when that folder is absent (a note is pr
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -17,12 +20,14 @@ import pandas as pd
 
 from backtest_engine import MemoryReader, RunSpec, load_csv, run_backtest, to_parquet_layout
 from backtest_engine.candles import candles_from_frame
+from backtest_engine.cli import main as cli_main
 from backtest_engine.strategies import get, parse_params
 
 REPO = Path(__file__).resolve().parents[1]
 CRYPTO = (REPO / "../shared/data/crypto-2018").resolve()
 BARS = 100_000
 REFERENCE_BARS = 3_000
+CLI_BARS = 200_000
 
 
 def _real_frame(bars: int) -> pd.DataFrame | None:
@@ -65,6 +70,30 @@ def _best_of(repeats: int, fn) -> float:
     return min(times)
 
 
+def _bench_cli_json(reference_rate: float) -> None:
+    """``backtest run --json`` on CLI_BARS bars from a Parquet data directory, end to end
+    (read, strategy, metrics, document, JSON to stdout), against the per-row reference."""
+    frame = _real_frame(CLI_BARS) if CRYPTO.exists() else None
+    frame = _generated_frame(CLI_BARS) if frame is None else frame
+    argv = ["run", "--strategy", "volume_zone_breakout", "--data-dir", "", "--symbols",
+            "BENCH_BTC", "--timeframe", "5m", "--json"]
+    with tempfile.TemporaryDirectory() as folder:
+        for key, data in to_parquet_layout(frame, "BENCH_BTC", "5m").items():
+            (Path(folder) / key).parent.mkdir(parents=True, exist_ok=True)
+            (Path(folder) / key).write_bytes(data)
+        argv[4] = folder
+
+        def run_cli() -> None:
+            with open(os.devnull, "w") as null, contextlib.redirect_stdout(null):
+                assert cli_main(argv) == 0
+
+        seconds = _best_of(3, run_cli)
+    rate = CLI_BARS / seconds
+    print(f"backtest run --json, {CLI_BARS:,} bars from Parquet (document to stdout): "
+          f"{seconds:.3f} s = {rate:,.0f} bars/s = {rate / reference_rate:.0f}x the per-row "
+          f"reference (target >= 30x)")
+
+
 def main() -> int:
     """Print candles/s of both strategies, the reference, and a full one-symbol run."""
     frame = _real_frame(BARS)
@@ -84,8 +113,10 @@ def main() -> int:
     sub = candles.window(None, int(candles.ts_ns[REFERENCE_BARS]))
     seconds = _best_of(1, lambda: ref.reference_levels(sub.low, sub.high, sub.volume, 10, 20,
                                                        0.2))
+    reference_rate = REFERENCE_BARS / seconds
     print(f"plain per-window reference (first {REFERENCE_BARS:,} bars): "
-          f"{REFERENCE_BARS / seconds:,.0f} candles/s")
+          f"{reference_rate:,.0f} candles/s")
+    _bench_cli_json(reference_rate)
     reader = MemoryReader(to_parquet_layout(frame, "BENCH_BTC", "5m"))
     spec = RunSpec(strategy="volume_zone_breakout", symbols=["BENCH_BTC"], timeframe="5m")
     seconds = _best_of(5, lambda: run_backtest(spec, reader, run_id="bench"))

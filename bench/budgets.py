@@ -244,7 +244,8 @@ def size_rows() -> list[Row]:
         if engine_file.is_file()
         else list(ENGINE_FALLBACK_REQUIREMENTS)
     )
-    core_pkg = tree_bytes(ROOT / "layers" / "core" / "backtest_core")
+    core_pkg = (tree_bytes(ROOT / "layers" / "core" / "backtest_core")
+                + tree_bytes(ROOT / "layers" / "core" / "backtest_contract"))
     engine_pkg = tree_bytes(ROOT / "layers" / "engine" / "backtest_engine")
     rows: list[Row] = []
     try:
@@ -252,7 +253,7 @@ def size_rows() -> list[Row]:
     except RuntimeError as exc:
         return [Row("CoreLayer dependencies", "pip failed", "", str(exc)[:70], None)]
     rows.append(Row(f"CoreLayer deps ({', '.join(core_reqs)})", _mb(core_deps), "", "", None))
-    rows.append(Row("backtest_core package", _mb(core_pkg), "", "", None))
+    rows.append(Row("backtest_core + backtest_contract packages", _mb(core_pkg), "", "", None))
     for name in API_FUNCTIONS:
         folder = ROOT / "functions" / name
         if not folder.is_dir():

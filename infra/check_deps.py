@@ -15,6 +15,8 @@ literal name):
   composes core and engine like the worker handler does).
 - ``layers/engine/backtest_engine/``: never boto3, botocore or ``backtest_core``, except
   ``adapter.py``, the one module that maps a core request to an engine call.
+- ``layers/core/backtest_contract/`` (the shared vocabulary both import): pydantic and the
+  standard library only — no first-party package, no AWS SDK, no Powertools, no pandas/numpy.
 - Everywhere: never pyarrow (fastparquet is the parquet engine; pyarrow is too big for Lambda).
 """
 
@@ -28,12 +30,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HEAVY = frozenset({"pandas", "numpy", "pyarrow", "fastparquet"})
-FIRST_PARTY = frozenset({"backtest_core", "backtest_engine", "backtest_client", "infra"})
+FIRST_PARTY = frozenset({"backtest_contract", "backtest_core", "backtest_engine",
+                         "backtest_client", "infra"})
 ENGINE_FUNCTIONS = frozenset({"worker", "run_sync"})
 
 CORE_FORBIDDEN = HEAVY | {"aws_xray_sdk", "backtest_engine", "backtest_client"}
 ENGINE_FORBIDDEN = frozenset({"boto3", "botocore", "backtest_core", "backtest_client", "pyarrow"})
 ENGINE_ADAPTERS = frozenset({"adapter.py"})  # may import backtest_core (and through it boto3)
+CONTRACT_FORBIDDEN = ((FIRST_PARTY - {"backtest_contract"}) | HEAVY
+                      | {"boto3", "botocore", "aws_lambda_powertools", "aws_xray_sdk"})
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,8 @@ def _rules_for(path: Path, root: Path) -> tuple[frozenset[str], str] | None:
     if parts[:3] == ("layers", "core", "backtest_core"):
         forbidden = CORE_FORBIDDEN
         return frozenset(forbidden), "backtest_core"
+    if parts[:3] == ("layers", "core", "backtest_contract"):
+        return frozenset(CONTRACT_FORBIDDEN), "backtest_contract"
     if parts[:3] == ("layers", "engine", "backtest_engine"):
         forbidden = ENGINE_FORBIDDEN
         if path.name in ENGINE_ADAPTERS and len(parts) == 4:
@@ -115,6 +122,7 @@ def python_files(root: Path) -> Iterator[Path]:
     for base in (
         root / "functions",
         root / "layers" / "core" / "backtest_core",
+        root / "layers" / "core" / "backtest_contract",
         root / "layers" / "engine" / "backtest_engine",
     ):
         if base.is_dir():

@@ -56,6 +56,7 @@ def _cfn_lint(template_text: str, label: str, ignored: tuple[str, ...]) -> list[
 _PACKAGED_PROPERTIES = {
     "AWS::Serverless::Function": "CodeUri",
     "AWS::Serverless::LayerVersion": "ContentUri",
+    "AWS::Serverless::StateMachine": "DefinitionUri",
 }
 
 

@@ -5,6 +5,8 @@
     backtest status TASK_ID        backtest cancel TASK_ID
     backtest history --limit 20    backtest result TASK_ID --out result.json
     backtest strategies            backtest run ...   (local engine, no API)
+    backtest sweep --strategy volume_zone_breakout --symbols BTC_KRW \\
+        --grid '{"volume_window":[10,20,40],"top_percentile":[0.1,0.2]}' --wait
 
 Exit codes: 0 success; 1 API error, unreachable API or a task that did not complete;
 2 usage error; 130 interrupted.
@@ -19,6 +21,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from backtest_client.http import ApiError, ApiUnreachable, BacktestClient, WaitTimeout
 
@@ -75,6 +79,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--idempotency-key", default=None)
     p.add_argument("--wait", action="store_true",
                    help="follow progress until the task ends (WebSocket, else polling)")
+    p.add_argument("--timeout", type=float, default=None, help="seconds to wait at most")
+
+    p = sub.add_parser("sweep", parents=[common], help="submit a parameter sweep")
+    p.add_argument("--strategy", required=True)
+    p.add_argument("--grid", required=True, type=_json_object,
+                   help='values to try as JSON, e.g. \'{"volume_window":[10,20,40]}\'')
+    p.add_argument("--symbols", type=_symbol_list, default=["BTC_KRW"], help="comma-separated")
+    p.add_argument("--start", default="2024-01-01", help="YYYY-MM-DD (UTC)")
+    p.add_argument("--end", default="2024-12-31", help="YYYY-MM-DD (UTC, whole day included)")
+    p.add_argument("--timeframe", default="1d")
+    p.add_argument("--params", type=_json_object, default={}, help="fixed base params as JSON")
+    p.add_argument("--rank-by", default=None, help="default portfolio.sharpe")
+    p.add_argument("--max-combinations", type=int, default=None)
+    p.add_argument("--idempotency-key", default=None)
+    p.add_argument("--wait", action="store_true", help="follow the shards until the sweep ends")
     p.add_argument("--timeout", type=float, default=None, help="seconds to wait at most")
 
     p = sub.add_parser("status", parents=[common], help="status of a task")
@@ -160,7 +179,7 @@ def _dispatch(client: BacktestClient, args: argparse.Namespace, as_json: bool) -
     from backtest_client import render  # rich is imported only for commands that print
 
     out = render.make_console()
-    if args.command == "submit":
+    if args.command in ("submit", "sweep"):
         return _submit(client, args, as_json)
     if args.command == "status":
         doc = client.status(args.task_id)
@@ -186,9 +205,9 @@ def _dispatch(client: BacktestClient, args: argparse.Namespace, as_json: bool) -
 
 
 def _emit(doc: Any, as_json: bool) -> bool:
-    """Print ``doc`` as JSON when asked; True when printed."""
+    """Print ``doc`` as JSON when asked (orjson, indented); True when printed."""
     if as_json:
-        print(json.dumps(doc, indent=2))
+        sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
     return as_json
 
 
@@ -204,11 +223,19 @@ def _submit(client: BacktestClient, args: argparse.Namespace, as_json: bool) -> 
         "end_date": args.end,
         "timeframe": args.timeframe,
     }
-    if args.fee_bps is not None:
+    if getattr(args, "fee_bps", None) is not None:
         request["fee_bps"] = args.fee_bps
-    if args.slippage_bps is not None:
+    if getattr(args, "slippage_bps", None) is not None:
         request["slippage_bps"] = args.slippage_bps
-    accepted = client.submit(request, idempotency_key=args.idempotency_key)
+    sweep = args.command == "sweep"
+    if sweep:
+        request["grid"] = args.grid
+        for field in ("rank_by", "max_combinations"):
+            if getattr(args, field) is not None:
+                request[field] = getattr(args, field)
+        accepted = client.submit_sweep(request, idempotency_key=args.idempotency_key)
+    else:
+        accepted = client.submit(request, idempotency_key=args.idempotency_key)
     task_id = str(accepted["task_id"])
     if not args.wait:
         if not _emit(accepted, as_json):
@@ -235,7 +262,8 @@ def _submit(client: BacktestClient, args: argparse.Namespace, as_json: bool) -> 
     except ApiError:
         doc = final.get("result") or {}
     if not _emit(doc, as_json):
-        render.print_result(render.make_console(), doc)
+        printer = render.print_sweep if sweep else render.print_result
+        printer(render.make_console(), doc)
     return 0
 
 
@@ -249,7 +277,8 @@ def _result(client: BacktestClient, args: argparse.Namespace, as_json: bool) -> 
         return 0
     doc = client.result(args.run_id)
     if not _emit(doc, as_json):
-        render.print_result(render.make_console(), doc)
+        printer = render.print_sweep if doc.get("kind") == "sweep" else render.print_result
+        printer(render.make_console(), doc)
     return 0
 
 

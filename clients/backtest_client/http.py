@@ -14,6 +14,7 @@ Errors: `ApiError` for every 4xx/5xx answer (``status`` and a readable ``detail`
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import json
 import socket
@@ -23,6 +24,8 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from typing import Any
+
+import orjson
 
 TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
 DEFAULT_POLL_S = 1.0
@@ -132,9 +135,10 @@ class BacktestClient:
         params = {k: v for k, v in (query or {}).items() if v is not None}
         if params:
             url += "?" + urllib.parse.urlencode(params)
-        data = None if body is None else json.dumps(body).encode()
+        data = None if body is None else orjson.dumps(body)
         req = urllib.request.Request(url, data=data, method=method)
         req.add_header("Accept", "application/json")
+        req.add_header("Accept-Encoding", "gzip")  # large results come compressed
         if data is not None:
             req.add_header("Content-Type", "application/json")
         if self.token:
@@ -143,7 +147,10 @@ class BacktestClient:
             req.add_header(name, value)
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                return resp.read(), resp.headers
+                raw = resp.read()
+                if resp.headers.get("Content-Encoding", "").lower() == "gzip":
+                    raw = gzip.decompress(raw)
+                return raw, resp.headers
         except urllib.error.HTTPError as exc:
             raw = exc.read()
             raise _api_error(exc.code, raw) from None
@@ -159,6 +166,13 @@ class BacktestClient:
         """POST /api/backtests/run-async → ``{task_id, status: "queued", created_at}``."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         return self._json("POST", "/api/backtests/run-async", body=dict(request), headers=headers)
+
+    def submit_sweep(self, request: Mapping[str, Any],
+                     idempotency_key: str | None = None) -> dict[str, Any]:
+        """POST /api/sweeps/run-async → ``{task_id, status, created_at, kind, combinations,
+        shards}``."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return self._json("POST", "/api/sweeps/run-async", body=dict(request), headers=headers)
 
     def status(self, task_id: str) -> dict[str, Any]:
         """GET /api/backtests/status/{id}; remembers ``Retry-After`` in ``last_retry_after``."""
@@ -248,7 +262,7 @@ def _quote(segment: str) -> str:
 def _decode(raw: bytes) -> dict[str, Any]:
     if not raw:
         return {}
-    value = json.loads(raw)
+    value = orjson.loads(raw)
     return value if isinstance(value, dict) else {"value": value}
 
 

@@ -139,3 +139,47 @@ def strategies_table(doc: Mapping[str, Any]) -> Table:
             ", ".join(f"{k}={v}" for k, v in defaults.items()),
         )
     return table
+
+
+def leaderboard_table(doc: Mapping[str, Any], top: int = 10) -> Table:
+    """The best ``top`` entries of a sweep result (SPEC §9): rank, params, score and the
+    per-symbol mean of the main metrics."""
+    grid_keys = list(doc.get("grid") or {})
+    table = Table(title=f"Leaderboard by mean {doc.get('rank_by', '?')} "
+                        f"({doc.get('combinations', '?')} combinations)")
+    for name in ("Rank", *grid_keys, "Score", "Signals", "Total return %", "Sharpe", "Max DD %"):
+        table.add_column(name, justify="right")
+    for entry in (doc.get("leaderboard") or [])[:top]:
+        blocks = list((entry.get("per_symbol") or {}).values())
+
+        def mean(pick: Any, blocks: list[Any] = blocks) -> float | None:
+            values = [pick(b) for b in blocks]
+            values = [v for v in values if isinstance(v, int | float)]
+            return sum(values) / len(values) if values else None
+
+        params = entry.get("params") or {}
+        table.add_row(
+            str(entry.get("rank", "?")), *(str(params.get(k, "-")) for k in grid_keys),
+            fmt_num(entry.get("score"), 4),
+            fmt_num(mean(lambda b: b.get("total_signals")), 0),
+            fmt_num(mean(lambda b: (b.get("portfolio") or {}).get("total_return_pct")), 2),
+            fmt_num(mean(lambda b: (b.get("portfolio") or {}).get("sharpe")), 2),
+            fmt_num(mean(lambda b: (b.get("portfolio") or {}).get("max_drawdown_pct")), 2),
+        )
+    return table
+
+
+def print_sweep(console: Console, doc: Mapping[str, Any]) -> None:
+    """Headline, leaderboard, deflated Sharpe of the best entry and failed symbols."""
+    console.print(
+        f"sweep {doc.get('run_id', '?')}: {doc.get('strategy', '?')} {doc.get('timeframe', '')} "
+        f"{doc.get('start_date', '?')} .. {doc.get('end_date', '?')}, "
+        f"symbols {', '.join(doc.get('symbols') or [])}"
+    )
+    console.print(leaderboard_table(doc))
+    over = (doc.get("overfitting") or {}).get("per_symbol") or {}
+    for symbol, block in over.items():
+        console.print(f"best entry on {symbol}: per-bar Sharpe {fmt_num(block.get('sharpe_per_bar'), 4)}, "
+                      f"deflated Sharpe {fmt_num(block.get('deflated_sharpe'), 3)}")
+    for failed in doc.get("failed_symbols") or []:
+        console.print(f"failed: {failed.get('symbol')}: {failed.get('reason')}")

@@ -58,6 +58,8 @@ def wait_with_progress(
         def on_progress(doc: dict[str, Any]) -> None:
             percent = float(doc.get("progress") or 0.0) * 100.0
             stage = doc.get("stage") or doc.get("status") or ""
+            if doc.get("shards_total"):  # a sweep or fanned-out run: shards finished
+                stage = f"shards {doc.get('shards_done', 0)}/{doc['shards_total']}"
             if doc.get("status") in ("failed", "cancelled"):
                 stage = str(doc["status"])
             bar.update(bar_id, completed=percent, stage=stage)

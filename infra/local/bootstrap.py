@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
+import urllib.request
 from typing import Any
 
+from infra.local.naming import ACCOUNT_ID
 from infra.local.template_model import QueueSpec, TableSpec, TemplateModel
 
 log = logging.getLogger("local.bootstrap")
@@ -38,7 +40,31 @@ def create_resources(
             clients["s3"].create_bucket(Bucket=bucket.name)
         except clients["s3"].exceptions.BucketAlreadyOwnedByYou:
             pass
+    if "stepfunctions" in clients:
+        create_state_machines(model, clients["stepfunctions"])
     return urls
+
+
+def create_state_machines(model: TemplateModel, sfn: Any) -> None:
+    """The template's state machines, under their local names (skipped when present)."""
+    existing = {m["name"] for m in sfn.list_state_machines()["stateMachines"]}
+    for machine in model.state_machines:
+        if machine.name in existing:
+            continue
+        arn = sfn.create_state_machine(
+            name=machine.name, definition=machine.definition, type="STANDARD",
+            roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/{machine.name}")["stateMachineArn"]
+        if arn != machine.arn:
+            raise RuntimeError(f"{machine.logical_id}: moto says {arn}, the model {machine.arn}")
+
+
+def enable_state_machine_execution(endpoint_url: str) -> None:
+    """moto (server mode) runs state machines only when told so through its config API."""
+    body = json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode()
+    request = urllib.request.Request(f"{endpoint_url}/moto-api/config", data=body,
+                                     method="POST", headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - local moto
+        response.read()
 
 
 def _create_table(ddb: Any, table: TableSpec) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import boto3
 
-from infra.local.bootstrap import create_resources
+from infra.local.bootstrap import create_resources, enable_state_machine_execution
 from infra.local.template_model import TemplateModel, build_model
 
 log = logging.getLogger("local.emulation")
@@ -117,7 +117,8 @@ def start_emulation(
 
 
 def _bootstrap(emu: Emulation, model: TemplateModel, visibility_timeout_s: int | None) -> None:
-    clients = {s: emu.client(s) for s in ("dynamodb", "sqs", "s3")}
+    enable_state_machine_execution(emu.endpoint_url)
+    clients = {s: emu.client(s) for s in ("dynamodb", "sqs", "s3", "stepfunctions")}
     emu.queue_urls = create_resources(model, clients, visibility_timeout_s)
     _check_queue_urls(model, emu.queue_urls)
 

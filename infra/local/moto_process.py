@@ -178,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     install_dynamodb_lock()
     speed_up_moto()
     server = make_server(args.host, args.port)
+    # Step Functions service integrations (sqs:sendMessage...) call moto back at
+    # localhost:$MOTO_PORT (default 5000): point them at the port actually bound.
+    os.environ["MOTO_PORT"] = str(server.server_address[1])
     threading.Thread(target=server.serve_forever, args=(0.1,), name="moto-http",
                      daemon=True).start()
     print(f"READY {server.server_address[1]}", flush=True)

@@ -17,6 +17,7 @@ _NAME_PROPERTY = {
     "AWS::SQS::Queue": "QueueName",
     "AWS::S3::Bucket": "BucketName",
     "AWS::Serverless::Function": "FunctionName",
+    "AWS::Serverless::StateMachine": "Name",
 }
 
 
@@ -50,6 +51,9 @@ def register_physical_names(
         elif rtype == "AWS::Serverless::Function":
             r.refs[lid] = name
             r.attrs[(lid, "Arn")] = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}"
+        elif rtype == "AWS::Serverless::StateMachine":  # !Ref is the ARN, as on AWS
+            r.refs[lid] = f"arn:aws:states:{region}:{ACCOUNT_ID}:stateMachine:{name}"
+            r.attrs.update({(lid, "Arn"): r.refs[lid], (lid, "Name"): name})
         else:  # layers, APIs, alarms, dashboards...: a stable placeholder is enough locally
             r.refs[lid] = f"{stack}-{lid}".lower() if rtype.endswith("HttpApi") else lid
             r.attrs[(lid, "Arn")] = f"arn:aws:local:{region}:{ACCOUNT_ID}:{lid}"

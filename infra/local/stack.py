@@ -9,7 +9,8 @@ MOTO_PORT (free port), LOCAL_VISIBILITY_TIMEOUT (seconds; overrides every queue'
 VisibilityTimeout), DATA_DIRS (``dir1:dir2`` of SYMBOL-TF.csv files), SEED_DEMO (1; 0 skips
 the demo candles), TEMPLATE (template.yaml of the repository), FARGATE_MIN_CANDLES (unset/0:
 off; N: runs estimated at N candles or more go to the Fargate stand-in, a subprocess running
-infra/fargate/entry.py).
+infra/fargate/entry.py), FANOUT_MIN_CANDLES (the template's FanoutMinCandles: runs with 2+
+symbols from this many candles fan out on the Step Functions state machine).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class StackConfig:
     seed_demo: bool = True
     data_dirs: tuple[str, ...] = ()
     fargate_min_candles: int = 0  # 0 = every run in the worker "Lambda"
+    fanout_min_candles: int | None = None  # None = the template's FanoutMinCandles
 
 
 @dataclass
@@ -80,7 +82,10 @@ class RunningStack:
 
 def start_stack(config: StackConfig) -> RunningStack:
     """Start every part; returns once the API accepts requests."""
-    emu = start_emulation(config.template, config.moto_port, config.visibility_timeout_s)
+    overrides = ({"FanoutMinCandles": str(config.fanout_min_candles)}
+                 if config.fanout_min_candles else None)
+    emu = start_emulation(config.template, config.moto_port, config.visibility_timeout_s,
+                          parameter_overrides=overrides)
     if config.seed_demo or config.data_dirs:
         bucket = emu.env.get("BUCKET") or emu.model.buckets[0].name
         demo_data.seed(emu.client("s3"), bucket, emu.env.get("DATA_PREFIX", "data/"),
@@ -183,6 +188,7 @@ def parse_config(argv: list[str] | None = None) -> StackConfig:
         seed_demo=env.get("SEED_DEMO", "1") != "0",
         data_dirs=tuple(d for d in env.get("DATA_DIRS", "").split(os.pathsep) if d),
         fargate_min_candles=int(env.get("FARGATE_MIN_CANDLES") or 0),
+        fanout_min_candles=int(env.get("FANOUT_MIN_CANDLES") or 0) or None,
     )
 
 

@@ -96,6 +96,14 @@ class FunctionSpec:
 
 
 @dataclass(frozen=True)
+class StateMachineSpec:
+    logical_id: str
+    name: str
+    arn: str
+    definition: str  # the DefinitionUri file with DefinitionSubstitutions applied
+
+
+@dataclass(frozen=True)
 class CorsSpec:
     allow_origins: list[str]
     allow_methods: list[str]
@@ -114,6 +122,7 @@ class TemplateModel:
     cors: CorsSpec | None
     region: str
     stack_name: str
+    state_machines: list[StateMachineSpec] = field(default_factory=list)
 
     def queue(self, logical_id: str) -> QueueSpec:
         return next(q for q in self.queues if q.logical_id == logical_id)
@@ -175,6 +184,8 @@ def build_model(
         cors=_cors(r, doc, by_type.get("AWS::Serverless::HttpApi", [])),
         region=region,
         stack_name=stack_name,
+        state_machines=[_state_machine(r, lid, res, path.parent)
+                        for lid, res in by_type.get("AWS::Serverless::StateMachine", [])],
     )
 
 
@@ -303,6 +314,14 @@ def _websocket_routes(r: Resolver, resources: dict[str, Any]) -> dict[str, list[
         if function in resources:
             out.setdefault(function, []).append(str(props["RouteKey"]))
     return out
+def _state_machine(r: Resolver, lid: str, res: dict[str, Any], root: Path) -> StateMachineSpec:
+    """The definition file with ``${Name}`` substitutions applied, as SAM does."""
+    props = r.resolve(res.get("Properties") or {})
+    text = (root / str(props["DefinitionUri"])).read_text(encoding="utf-8")
+    for key, value in (props.get("DefinitionSubstitutions") or {}).items():
+        text = text.replace("${" + key + "}", str(value))
+    return StateMachineSpec(logical_id=lid, name=r.attrs[(lid, "Name")], arn=r.refs[lid],
+                            definition=text)
 
 
 def _env_str(value: Any) -> str:

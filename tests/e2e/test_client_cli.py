@@ -142,3 +142,22 @@ def test_given_bad_params_json_when_submitting_then_usage_error_exit_2() -> None
 
     assert proc.returncode == 2
     assert "--params" in proc.stderr
+
+
+def test_given_a_grid_when_sweeping_with_wait_then_shards_and_a_leaderboard_are_shown(
+    api_url: str,
+) -> None:
+    proc = backtest("--api", api_url, "sweep", "--strategy", "volume_zone_breakout",
+                    "--symbols", "BTC_KRW,ETH_KRW", "--start", "2024-01-01",
+                    "--end", "2024-12-31", "--rank-by", "portfolio.total_return_pct",
+                    "--grid", '{"volume_window":[10,20,40],"top_percentile":[0.1,0.2]}',
+                    "--wait", "--timeout", "150")
+    assert proc.returncode == 0, proc.stderr
+    assert "shards 2/2" in proc.stderr  # the live bar counts finished shards
+    assert "Leaderboard by mean portfolio.total_return_pct (6 combinations)" in proc.stdout
+    rows = [line.strip("│ ").split("│") for line in proc.stdout.splitlines()
+            if line.startswith("│")]
+    assert [row[0].strip() for row in rows] == ["1", "2", "3", "4", "5", "6"]
+    scores = [float(row[3]) for row in rows]
+    assert scores == sorted(scores, reverse=True)
+    assert "deflated Sharpe" in proc.stdout

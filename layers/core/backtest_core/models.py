@@ -19,19 +19,20 @@ from pydantic import (
     field_validator,
 )
 
-from backtest_core.catalog import strategy_names
-from backtest_core.symbols import (
+from backtest_contract.market import (
     ACCEPTED_TIMEFRAMES,
     SYMBOL_PATTERN,
     TIMEFRAME_SECONDS,
     normalize_symbol,
     normalize_timeframe,
 )
+from backtest_core.catalog import strategy_names
+from backtest_core.quoting import quote_text
 
 MAX_SYMBOLS = 50
 Symbol = Annotated[str, Field(json_schema_extra={"pattern": SYMBOL_PATTERN}),
                    AfterValidator(normalize_symbol)]
-# The strategies of strategy_catalog.json, as an OpenAPI enum (SPEC §13).
+# The strategies of the shared contract, as an OpenAPI enum (SPEC §13).
 StrategyName = Literal[tuple(strategy_names())]  # type: ignore[valid-type]
 
 # Dates the engine and the Parquet layout can represent (SPEC §13): 422 outside.
@@ -129,17 +130,83 @@ class BacktestRequest(BaseModel):
         return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
 
 
+RankBy = Literal["portfolio.sharpe", "portfolio.total_return_pct", "portfolio.sortino",
+                 "portfolio.max_drawdown_pct", "win_rate", "avg_return", "total_signals"]
+MAX_SWEEP_COMBINATIONS = 10_000
+
+
+class SweepRequest(BacktestRequest):
+    """Body of ``POST /api/sweeps/run-async`` (SPEC §9): a run-async body whose ``params``
+    are the fixed base, plus the ``grid`` of values to try (Cartesian product, the last key
+    varying fastest). Grid values are checked against the strategy by the submit use case."""
+
+    rank_by: RankBy = Field(default="portfolio.sharpe",
+                            description="Leaderboard metric (max_drawdown_pct: lower is better)")
+    max_combinations: int = Field(default=1000, ge=1, le=MAX_SWEEP_COMBINATIONS)
+    grid: dict[str, list[Any]] = Field(
+        min_length=1, examples=[{"volume_window": [10, 20, 40], "top_percentile": [0.1, 0.2]}],
+        description="{param: [values]}; each key a parameter of the strategy, not in params")
+
+    @field_validator("grid", mode="before")
+    @classmethod
+    def _grid_from_pairs(cls, value: Any) -> Any:
+        # The stored form (canonical_json) is [[key, values], ...]: key order is grid order.
+        if isinstance(value, list) and all(isinstance(p, list) and len(p) == 2 for p in value):
+            return {str(k): v for k, v in value}
+        return value
+
+    def canonical_json(self) -> str:
+        """As the backtest's, but the grid as ``[[key, values], ...]``: sorting the keys
+        would lose the grid order (which decides ties)."""
+        data = self.model_dump(mode="json")
+        data["grid"] = [[key, values] for key, values in self.grid.items()]
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+    @field_validator("grid")
+    @classmethod
+    def _grid_shape(cls, value: dict[str, list[Any]], info: ValidationInfo) -> dict[str, list[Any]]:
+        clash = sorted(set(value) & set(info.data.get("params") or {}))
+        if clash:
+            raise ValueError(f"grid keys may not also be in params: {quote_text(', '.join(clash))}")
+        empty = sorted(k for k, values in value.items() if not values)
+        if empty:
+            raise ValueError(f"grid values must be non-empty lists: {quote_text(', '.join(empty))}")
+        limit = min(info.data.get("max_combinations") or MAX_SWEEP_COMBINATIONS,
+                    MAX_SWEEP_COMBINATIONS)
+        total = combination_count(value)
+        if total > limit:
+            raise ValueError(f"the grid has {total} combinations, more than "
+                             f"max_combinations ({limit})")
+        return value
+
+
+def combination_count(grid: dict[str, list[Any]]) -> int:
+    """Number of combinations of ``grid`` (the product of its list lengths)."""
+    total = 1
+    for values in grid.values():
+        total *= len(values)
+    return total
+
+
+TaskKind = Literal["backtest", "sweep"]
+
+
 class QueueMessage(BaseModel):
     """Body of a jobs-queue message: just enough to find the task.
 
-    ``kind`` is "run" (submit: run the task) or "watch" (the worker's delayed check on a
-    task handed off to Fargate, usecases/long_run.py); older bodies without it are "run".
+    ``kind`` is "run" (submit: run the task), "watch" (the worker's delayed check on a
+    task handed off to Fargate, usecases/long_run.py), or "shard"/"aggregate" (sent by the
+    fan-out state machine, with its ``attempt``, the ``shard`` index and the task ``token``
+    to answer; usecases/fanout.py); older bodies without ``kind`` are "run".
     """
 
     task_id: str
     owner: str
     enqueued_at: str
-    kind: Literal["run", "watch"] = "run"
+    kind: Literal["run", "watch", "shard", "aggregate"] = "run"
+    attempt: int | None = None
+    shard: int | None = None
+    token: str | None = None
 
 
 def estimated_candles(request: BacktestRequest) -> int:
@@ -153,6 +220,20 @@ def estimated_candles(request: BacktestRequest) -> int:
     return len(request.symbols) * days * 86400 // TIMEFRAME_SECONDS[request.timeframe]
 
 
+class ResultSummary(BaseModel):
+    """What the task record keeps of its result (history, metrics, the inline decision).
+    ``total_signals`` is None for a sweep."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    total_signals: int | None = None
+    symbols: list[str] = Field(default_factory=list)
+    failed_symbols: list[str] = Field(default_factory=list)
+    candles: int = 0
+    execution_time: float | None = None
+    result_bytes: int = 0
+
+
 class TaskRecord(BaseModel):
     """One item of the Tasks table (SPEC §6). ``expires_at`` is the TTL (epoch seconds)."""
 
@@ -161,7 +242,7 @@ class TaskRecord(BaseModel):
     task_id: str
     owner: str
     status: TaskStatus
-    request: BacktestRequest
+    request: SweepRequest | BacktestRequest
     created_at: str
     updated_at: str
     expires_at: int
@@ -176,7 +257,17 @@ class TaskRecord(BaseModel):
     symbols_total: int = 0
     symbols_done: int = 0
     result_key: str | None = None
-    summary: dict[str, Any] | None = None
+    summary: ResultSummary | None = None
+    # Fan-out (SPEC §9): shards of the Step Functions execution; ``shard_size`` =
+    # combinations per sweep shard (0: one shard per symbol).
+    shards_total: int = 0
+    shards_done: int = 0
+    shard_size: int = 0
+    execution_arn: str | None = None
+
+    @property
+    def kind(self) -> TaskKind:
+        return "sweep" if isinstance(self.request, SweepRequest) else "backtest"
 
     @field_validator("request", mode="before")
     @classmethod
@@ -188,6 +279,14 @@ class TaskCreated(BaseModel):
     task_id: str
     status: TaskStatus
     created_at: str
+
+
+class SweepCreated(TaskCreated):
+    """Answer of ``POST /api/sweeps/run-async``."""
+
+    kind: Literal["sweep"] = "sweep"
+    combinations: int
+    shards: int
 
 
 class StatusView(BaseModel):
@@ -206,6 +305,9 @@ class StatusView(BaseModel):
     symbols_total: int
     symbols_done: int
     result_url: str | None = Field(default=None, description="Where the result document is")
+    kind: TaskKind = "backtest"
+    shards_total: int = Field(default=0, description="Fan-out shards (0: not fanned out)")
+    shards_done: int = 0
 
 
 class HistoryItem(BaseModel):
@@ -221,6 +323,7 @@ class HistoryItem(BaseModel):
     finished_at: str | None
     error: str | None
     total_signals: int | None
+    kind: TaskKind = "backtest"
 
 
 class HistoryPage(BaseModel):

@@ -78,11 +78,13 @@ class TaskRepository:
         return resp.get("Items", []), resp.get("LastEvaluatedKey")
 
     # --- transitions ---------------------------------------------------------------------
-    def create(self, task_id: str, owner: str, request: BacktestRequest, now: datetime) -> TaskRecord:
+    def create(self, task_id: str, owner: str, request: BacktestRequest, now: datetime,
+               shards_total: int = 0, shard_size: int = 0) -> TaskRecord:
         record = TaskRecord(
             task_id=task_id, owner=owner, status=TaskStatus.QUEUED, request=request,
             created_at=iso(now), updated_at=iso(now), expires_at=self._expiry(now),
-            symbols_total=len(request.symbols),
+            symbols_total=len(request.symbols), shards_total=shards_total,
+            shard_size=shard_size,
         )
         item = _to_item(record)
         self._ddb.put_item(
@@ -188,6 +190,36 @@ class TaskRepository:
             names={"#e": "error", "#o": "owner"},
         )
 
+    # --- fan-out (SPEC §9) ------------------------------------------------------------------
+    def start_fanout(self, task_id: str, attempt: int, execution_arn: str, shards_total: int,
+                     shard_size: int, now: datetime, lease_s: int) -> TaskRecord:
+        """The claimed attempt runs as a Step Functions execution of ``shards_total`` shards:
+        stage ``running_shards``, no shard done yet (a takeover starts its own count)."""
+        return self._update(
+            task_id,
+            "SET execution_arn = :arn, shards_total = :n, shard_size = :size, "
+            "shards_done = :zero, stage = :stage, lease_expires_at = :lease, updated_at = :now "
+            "REMOVE shards_finished",
+            "#s = :running AND attempt = :attempt",
+            {":arn": execution_arn, ":n": shards_total, ":size": shard_size, ":zero": 0,
+             ":stage": "running_shards", ":lease": epoch_s(now) + lease_s, ":now": iso(now),
+             ":running": "running", ":attempt": attempt},
+        )
+
+    def shard_done(self, task_id: str, attempt: int, shard: int, now: datetime,
+                   lease_s: int) -> TaskRecord:
+        """Count shard ``shard`` as finished, once (a redelivered shard is refused), and
+        renew the attempt's lease. Progress is then written with ``progress``."""
+        return self._update(
+            task_id,
+            "ADD shards_finished :ids, shards_done :one "
+            "SET lease_expires_at = :lease, updated_at = :now",
+            "#s = :running AND attempt = :attempt AND NOT contains(shards_finished, :id)",
+            {":ids": frozenset([shard]), ":one": 1, ":id": shard,
+             ":lease": epoch_s(now) + lease_s, ":now": iso(now), ":running": "running",
+             ":attempt": attempt},
+        )
+
     # --- helpers -------------------------------------------------------------------------
     def _expiry(self, now: datetime) -> int:
         return epoch_s(now + self._ttl)
@@ -229,6 +261,8 @@ def _live(item: dict | None, now: datetime) -> TaskRecord | None:
 
 
 def _attr(value: Any) -> dict[str, Any]:
+    if isinstance(value, frozenset):  # a number set
+        return {"NS": [str(v) for v in sorted(value)]}
     if isinstance(value, bool):
         return {"BOOL": value}
     if isinstance(value, int | float | Decimal):
@@ -240,7 +274,7 @@ def _to_item(record: TaskRecord) -> dict[str, Any]:
     data = record.model_dump(mode="json", exclude_none=True)
     data["request"] = record.request.canonical_json()
     if record.summary is not None:
-        data["summary"] = json.dumps(record.summary)
+        data["summary"] = record.summary.model_dump_json()
     return {k: _attr(v) for k, v in data.items() if not isinstance(v, dict | list)}
 
 
@@ -249,7 +283,8 @@ def _record(item: dict[str, Any]) -> TaskRecord:
     for key, attr in item.items():
         (kind, raw), = attr.items()
         data[key] = float(raw) if kind == "N" else raw
-    for key in ("attempt", "expires_at", "lease_expires_at", "symbols_total", "symbols_done"):
+    for key in ("attempt", "expires_at", "lease_expires_at", "symbols_total", "symbols_done",
+                "shards_total", "shards_done", "shard_size"):
         if key in data:
             data[key] = int(data[key])
     if isinstance(data.get("summary"), str):

@@ -12,6 +12,7 @@ from backtest_core.launcher import EcsLauncher, Launcher
 from backtest_core.queue import JobQueue
 from backtest_core.repository import TaskRepository
 from backtest_core.settings import Settings, settings
+from backtest_core.stepfunctions import StateMachine
 from backtest_core.storage import ResultStore, S3CandleReader
 from backtest_core.timeutil import utc_now
 
@@ -23,6 +24,7 @@ class Services:
     queue: JobQueue
     results: ResultStore
     candles: S3CandleReader
+    sfn: StateMachine = field(default_factory=lambda: StateMachine(lambda: None, None))
     clock: Callable[[], datetime] = field(default=utc_now)
     # Starts Fargate containers for long runs; None = every run stays in the worker Lambda.
     # The local stack injects its subprocess stand-in here.
@@ -38,6 +40,7 @@ class Services:
             queue=JobQueue(aws.client("sqs"), cfg.jobs_queue_url),
             results=ResultStore(s3, cfg.bucket, cfg.results_prefix),
             candles=S3CandleReader(s3, cfg.bucket, cfg.data_prefix),
+            sfn=StateMachine(lambda: aws.client("stepfunctions"), cfg.state_machine_arn),
             clock=clock,
             launcher=launcher,
         )

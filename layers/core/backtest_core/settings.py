@@ -34,6 +34,15 @@ class Settings(BaseModel):
     fargate_subnets: list[str] = Field(default_factory=list)
     fargate_security_groups: list[str] = Field(default_factory=list)
     fargate_container: str = "runner"
+    # Fan-out on Step Functions (SPEC §9, usecases/fanout.py): the state machine (unset: no
+    # sweeps, plain runs never fan out), the candle count from which a plain run with ≥ 2
+    # symbols runs one shard per symbol, combinations per sweep shard, the lease of a
+    # fanned-out attempt (renewed by every finished shard), SendTaskHeartbeat interval.
+    state_machine_arn: str | None = None
+    fanout_min_candles: int = Field(default=500_000, ge=1)
+    sweep_shard_combinations: int = Field(default=32, ge=1)
+    fanout_lease_s: int = Field(default=1800, ge=5)
+    shard_heartbeat_s: float = Field(default=30, gt=0)
 
     @field_validator("fargate_subnets", "fargate_security_groups", mode="before")
     @classmethod
@@ -69,6 +78,11 @@ class Settings(BaseModel):
             "fargate_subnets": "FARGATE_SUBNETS",
             "fargate_security_groups": "FARGATE_SECURITY_GROUPS",
             "fargate_container": "FARGATE_CONTAINER",
+            "state_machine_arn": "STATE_MACHINE_ARN",
+            "fanout_min_candles": "FANOUT_MIN_CANDLES",
+            "sweep_shard_combinations": "SWEEP_SHARD_COMBINATIONS",
+            "fanout_lease_s": "FANOUT_LEASE_S",
+            "shard_heartbeat_s": "SHARD_HEARTBEAT_S",
         }
         values: dict[str, object] = {
             field: env[var] for field, var in mapping.items() if env.get(var)

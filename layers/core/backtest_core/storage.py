@@ -2,34 +2,94 @@
 
 from __future__ import annotations
 
-import json
+import threading
+from collections import OrderedDict
 from typing import Any
 
+import orjson
 from botocore.exceptions import ClientError
 
 PRESIGN_EXPIRY_S = 900
 
 
+CACHE_MAX_BYTES = 64 * 1024 * 1024  # completed documents kept by a warm status function
+
+
+class _BytesLru:
+    """A thread-safe LRU of immutable objects, bounded by their total size in bytes."""
+
+    def __init__(self, max_bytes: int):
+        self._max = max_bytes
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: bytes) -> None:
+        if len(value) > self._max:
+            return
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = value
+            self._size += len(value)
+            while self._size > self._max:
+                _, dropped = self._items.popitem(last=False)
+                self._size -= len(dropped)
+
+
 class ResultStore:
     """Results live at ``{prefix}{task_id}/{attempt}.json``; the bucket's lifecycle expires
     them with the TTL. One key per attempt, so a stale attempt can never overwrite (or
-    delete) the document of the attempt that completed the task."""
+    delete) the document of the attempt that completed the task — which is also why a
+    completed document can be kept in memory (``get_completed``)."""
 
     def __init__(self, s3: Any, bucket: str, prefix: str):
         self._s3 = s3
         self._bucket = bucket
         self._prefix = prefix
+        self._completed = _BytesLru(CACHE_MAX_BYTES)
+
+    def get_completed(self, key: str) -> bytes | None:
+        """The document of a completed task (its key never changes again): from memory
+        when this process read it before (a client polling status), else from S3."""
+        raw = self._completed.get(key)
+        if raw is None:
+            raw = self.get_bytes(key)
+            if raw is not None:
+                self._completed.put(key, raw)
+        return raw
 
     def key_for(self, task_id: str, attempt: int) -> str:
         return f"{self._prefix}{task_id}/{attempt}.json"
 
     def put(self, task_id: str, attempt: int, document: dict[str, Any]) -> tuple[str, int]:
-        """Store the document; returns (key, size in bytes)."""
+        """Store the document (compact JSON, orjson); returns (key, size in bytes)."""
         key = self.key_for(task_id, attempt)
-        body = json.dumps(document, separators=(",", ":")).encode()
+        body = orjson.dumps(document)
         self._s3.put_object(Bucket=self._bucket, Key=key, ContentType="application/json",
                             Body=body)
         return key, len(body)
+
+    def shard_key(self, task_id: str, attempt: int, shard: int) -> str:
+        """Where a fan-out shard's result lives, under the task's prefix and attempt."""
+        return f"{self._prefix}{task_id}/shards/{attempt}/{shard}.json"
+
+    def put_shard(self, task_id: str, attempt: int, shard: int, document: dict[str, Any]) -> str:
+        key = self.shard_key(task_id, attempt, shard)
+        self._s3.put_object(Bucket=self._bucket, Key=key, ContentType="application/json",
+                            Body=orjson.dumps(document))
+        return key
+
+    def get_shard(self, task_id: str, attempt: int, shard: int) -> dict[str, Any] | None:
+        raw = self.get_bytes(self.shard_key(task_id, attempt, shard))
+        return None if raw is None else orjson.loads(raw)
 
     def get_bytes(self, key: str) -> bytes | None:
         try:

@@ -3,54 +3,56 @@
 Maps a ``backtest_core.models.BacktestRequest`` to ``run_backtest`` and the engine's errors
 to the core's vocabulary: bad data/params → PermanentTaskError (the task fails at once),
 cancellation → TaskCancelled. Anything else propagates as transient (SQS retries).
-
-``python -m backtest_engine.adapter --write-catalog`` regenerates the catalog the API
-functions read (they never import the engine).
 """
 
 from __future__ import annotations
 
-import json
 import socket
-import sys
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 
+from backtest_core.engine_port import CancelFn, CandleSource, Document, ProgressFn
 from backtest_core.errors import PermanentTaskError, TaskCancelled
 from backtest_core.models import BacktestRequest
+from backtest_core.sweeps import ShardSpec
 
 from .errors import BacktestCancelled, EngineError
 from .progress import Progress
 from .runner import RunSpec, run_backtest
-from .strategies import catalog
-
-CORE_CATALOG = Path(__file__).resolve().parents[2] / "core" / "backtest_core" / "strategy_catalog.json"
+from .sweep import run_sweep_shard
+from .version import ENGINE_VERSION
 
 
 class Engine:
-    """What ``run_task`` and the sync run call: ``run(request, reader, ...) -> document``."""
+    """The core's ``EnginePort``: ``run`` (a whole task) and ``run_shard`` (one fan-out
+    shard), with the engine's errors mapped to the core's vocabulary."""
 
-    def run(self, request: BacktestRequest, reader: Any, *, run_id: str, progress: Any,
-            should_cancel: Any, environment: str) -> dict[str, Any]:
-        spec = RunSpec(
-            strategy=request.strategy, params=dict(request.params), symbols=list(request.symbols),
-            start_date=request.start_date, end_date=request.end_date,
-            timeframe=request.timeframe, fee_bps=request.fee_bps,
-            slippage_bps=request.slippage_bps,
-        )
-        try:
+    def run(self, request: BacktestRequest, reader: CandleSource, *, run_id: str,
+            progress: ProgressFn, should_cancel: CancelFn, environment: str) -> Document:
+        with _mapped_errors():
             return run_backtest(
-                spec, reader, run_id=run_id, progress=_reporter(progress),
-                should_cancel=should_cancel,
-                environment=environment, execution_host=socket.gethostname(),
+                _spec(request), reader, run_id=run_id, progress=_reporter(progress),
+                should_cancel=should_cancel, environment=environment,
+                execution_host=socket.gethostname(),
             )
-        except BacktestCancelled:
-            raise TaskCancelled("cancelled") from None
-        except EngineError as exc:
-            raise PermanentTaskError(str(exc)) from exc
+
+    def run_shard(self, request: BacktestRequest, shard: ShardSpec, reader: CandleSource, *,
+                  run_id: str, should_cancel: CancelFn, environment: str) -> Document:
+        """A sweep shard (``shard.combinations``) or one symbol of a fanned-out run."""
+        spec = _spec(request)
+        with _mapped_errors():
+            if shard.combinations is None:
+                one = replace(spec, symbols=[shard.symbol])
+                return run_backtest(one, reader, run_id=run_id, should_cancel=should_cancel,
+                                    environment=environment, allow_no_data=True,
+                                    execution_host=socket.gethostname())
+            out = run_sweep_shard(spec, reader, shard.symbol, shard.combinations,
+                                  should_cancel)
+            return {**out, "engine_version": ENGINE_VERSION}
 
 
-def _reporter(report: Any) -> Any:
+def _reporter(report: ProgressFn | None) -> Callable[[Progress], None] | None:
     """The engine's Progress records → the worker's ``report(fraction, stage, symbols_done)``."""
     if report is None:
         return None
@@ -61,14 +63,20 @@ def _reporter(report: Any) -> Any:
     return forward
 
 
-def catalog_json() -> str:
-    return json.dumps(catalog(), indent=2, sort_keys=True) + "\n"
+def _spec(request: BacktestRequest) -> RunSpec:
+    return RunSpec(
+        strategy=request.strategy, params=dict(request.params), symbols=list(request.symbols),
+        start_date=request.start_date, end_date=request.end_date,
+        timeframe=request.timeframe, fee_bps=request.fee_bps,
+        slippage_bps=request.slippage_bps,
+    )
 
 
-if __name__ == "__main__":  # pragma: no cover - developer tool
-    if sys.argv[1:] == ["--write-catalog"]:
-        CORE_CATALOG.write_text(catalog_json())
-        print(f"wrote {CORE_CATALOG}")
-    else:
-        print("usage: python -m backtest_engine.adapter --write-catalog", file=sys.stderr)
-        sys.exit(2)
+@contextmanager
+def _mapped_errors() -> Iterator[None]:
+    try:
+        yield
+    except BacktestCancelled:
+        raise TaskCancelled("cancelled") from None
+    except EngineError as exc:
+        raise PermanentTaskError(str(exc)) from exc

@@ -13,6 +13,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import orjson
+
 from .errors import EngineError
 from .formats import infer_timeframe, load_csv, to_parquet_layout
 from .readers import LocalDirReader, MemoryReader
@@ -54,8 +56,22 @@ def main(argv: list[str] | None = None) -> int:
         message = " ".join(str(exc).split())
         print(f"backtest run: error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(json.dumps(doc, allow_nan=False, indent=2) if args.json else render_table(doc))
+    if args.json:  # orjson: a 200,000-bar document is ~40 MB; json.dumps(indent) took ~85 %
+        _write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+    else:
+        print(render_table(doc))
     return EXIT_OK
+
+
+def _write_bytes(data: bytes) -> None:
+    """To stdout as bytes (no 40 MB decode) when it has a binary buffer."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        sys.stdout.write(data.decode())
+        return
+    sys.stdout.flush()
+    buffer.write(data)
+    buffer.flush()
 
 
 def _parser() -> _Parser:

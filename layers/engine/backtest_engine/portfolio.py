@@ -63,6 +63,14 @@ def portfolio_statistics(close: np.ndarray, signal_index: np.ndarray, hold_bars:
                          slippage_bps: float = 0.0) -> dict:
     """The ``portfolio`` block: returns and drawdown in percent, annualised ratios with
     ``Y = 365·86400 / timeframe_s`` bars per year, ``profit_factor`` None without losses."""
+    return portfolio_with_equity(close, signal_index, hold_bars, timeframe_s, fee_bps,
+                                 slippage_bps)[0]
+
+
+def portfolio_with_equity(close: np.ndarray, signal_index: np.ndarray, hold_bars: int,
+                          timeframe_s: int, fee_bps: float = 5.0,
+                          slippage_bps: float = 0.0) -> tuple[dict, np.ndarray]:
+    """``portfolio_statistics`` and the equity at each close it was computed from."""
     trades = simulate(close, signal_index, hold_bars, fee_bps / 1e4, slippage_bps / 1e4)
     equity = equity_by_bar(close, trades)
     peak = np.maximum(np.maximum.accumulate(equity), 1.0)
@@ -82,7 +90,7 @@ def portfolio_statistics(close: np.ndarray, signal_index: np.ndarray, hold_bars:
         "profit_factor": float(pnl[pnl > 0].sum()) / losses if losses > 0 else None,
         "fee_bps": float(fee_bps),
         "slippage_bps": float(slippage_bps),
-    }
+    }, equity
 
 
 def _ratios(equity: np.ndarray, bars_per_year: float) -> tuple[float, float]:
@@ -90,10 +98,16 @@ def _ratios(equity: np.ndarray, bars_per_year: float) -> tuple[float, float]:
     if equity.shape[0] < 3:
         return 0.0, 0.0
     r = equity[1:] / equity[:-1] - 1.0
-    mean, std = float(np.mean(r)), float(np.std(r, ddof=1))
     downside = math.sqrt(float(np.mean(np.minimum(r, 0.0) ** 2)))
     scale = math.sqrt(bars_per_year)
+    sortino = float(np.mean(r)) / downside * scale if downside > 0 else 0.0
+    return sharpe_per_bar(r) * scale, sortino
+
+
+def sharpe_per_bar(r: np.ndarray) -> float:
+    """mean / std(ddof=1) of per-bar returns ``r``; 0.0 with < 2 returns or no spread."""
+    if r.shape[0] < 2:
+        return 0.0
+    mean, std = float(np.mean(r)), float(np.std(r, ddof=1))
     # A spread within float rounding of the mean is no spread (else 1e16-size ratios).
-    sharpe = mean / std * scale if std > 1e-12 * abs(mean) and std > 0 else 0.0
-    sortino = mean / downside * scale if downside > 0 else 0.0
-    return sharpe, sortino
+    return mean / std if std > 1e-12 * abs(mean) and std > 0 else 0.0

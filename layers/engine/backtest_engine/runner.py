@@ -41,13 +41,16 @@ def run_backtest(
     should_cancel: CancelFn | None = None,
     environment: str = "local",
     execution_host: str | None = None,
+    allow_no_data: bool = False,
 ) -> dict:
     """Run ``spec`` on the candles of ``reader`` and return the 1.2.0 result document.
 
     Progress: ``progress(Progress)`` at every checkpoint: ``loading_data`` 0→0.1,
     ``running_strategy`` 0.1→0.8 (by candles), ``calculating_metrics`` →0.9, with the
     symbols finished so far; ``should_cancel`` is polled after each call.
-    Raises ParamsError, DataError, NoDataError, BacktestCancelled.
+    Raises ParamsError, DataError, NoDataError, BacktestCancelled. With ``allow_no_data``
+    (a one-symbol shard of a fanned-out run) a run where no symbol has candles returns the
+    document with ``symbols: []`` and the reasons in ``failed_symbols`` instead.
     """
     started = time.perf_counter()
     strategy = get(spec.strategy)
@@ -55,6 +58,8 @@ def run_backtest(
     symbols, timeframe = _check_spec(spec)
     tracker = ProgressTracker(progress, should_cancel, symbols_total=len(symbols))
     loaded, failed = _load_all(spec, reader, symbols, timeframe, tracker)
+    if not loaded and not allow_no_data:
+        raise NoDataError(no_data_message(symbols, spec.start_date, spec.end_date))
     signals = _run_strategies(strategy, params, loaded, tracker)
     results = []
     for done, (data, sig) in enumerate(zip(loaded, signals, strict=True)):
@@ -126,14 +131,12 @@ def _load_all(spec, reader, symbols, timeframe, tracker):
         else:
             loaded.append(outcome)
         tracker.update(0.1 * (done + 1) / len(symbols), "loading_data")
-    if not loaded:
-        raise NoDataError(no_data_message(symbols, spec.start_date, spec.end_date))
     return loaded, failed
 
 
 def _run_strategies(strategy, params, loaded: list[SymbolData], tracker) -> list[Signals]:
     """Signals per symbol; progress 0.1→0.8 by candles processed over all symbols."""
-    total = sum(len(d.candles) for d in loaded)
+    total = max(sum(len(d.candles) for d in loaded), 1)
     state = {"done": 0}
 
     def _tick(bars: int) -> None:

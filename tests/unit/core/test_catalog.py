@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from backtest_core.catalog import validate_params
+from backtest_core.catalog import load_catalog, validate_params
 from backtest_core.errors import ValidationFailed
 
 
-def test_given_the_engine_catalog_then_the_committed_core_copy_is_identical():
-    from backtest_engine.adapter import CORE_CATALOG, catalog_json
+def test_given_the_engine_registry_then_the_api_catalog_lists_the_same_strategies():
+    from backtest_engine.strategies import catalog
 
-    assert json.loads(CORE_CATALOG.read_text()) == json.loads(catalog_json()), (
-        "regenerate: python -m backtest_engine.adapter --write-catalog"
-    )
+    assert [dict(e) for e in load_catalog()] == catalog()
 
 
 @pytest.mark.parametrize(

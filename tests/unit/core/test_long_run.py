@@ -17,10 +17,10 @@ from backtest_core.usecases.long_run import (
     STOPPED_REASON,
     WATCH_DELAY_S,
     hand_off,
-    process_message,
     run_adopted,
     watch,
 )
+from backtest_core.usecases.worker import process_message
 from tests.unit.core.fakes import FakeEngine, aws_error
 
 # 2 symbols × 366 days of 1h bars = 17,568 candles; 1d bars = 732.

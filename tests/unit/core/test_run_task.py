@@ -34,7 +34,7 @@ def test_given_a_queued_task_when_run_then_completed_with_result_and_summary(svc
     assert run_task(message, FakeEngine(), svc) == "completed"
     record = svc.tasks.get("t1", clock())
     assert record.status is TaskStatus.COMPLETED and record.progress == 1.0
-    assert record.summary["total_signals"] == 3 and record.symbols_done == 2
+    assert record.summary.total_signals == 3 and record.symbols_done == 2
     assert _result_keys(aws) == [record.result_key]
 
 

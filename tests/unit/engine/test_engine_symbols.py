@@ -30,7 +30,7 @@ def test_given_timeframe_form_when_normalising_then_canonical(raw, canonical):
 
 @pytest.mark.parametrize("raw", ["2h", "1mo", "day", "", None])
 def test_given_unknown_timeframe_when_normalising_then_error_names_it(raw):
-    with pytest.raises(ParamsError, match="Invalid timeframe"):
+    with pytest.raises(ParamsError, match="(?i)invalid timeframe"):
         normalize_timeframe(raw)
 
 

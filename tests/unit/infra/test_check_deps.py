@@ -27,6 +27,7 @@ def tree(tmp_path: Path) -> Path:
     write(tmp_path, "layers/core/backtest_core/__init__.py", "from . import models\n")
     write(tmp_path, "layers/core/backtest_core/repository.py", "import boto3\nimport json\n")
     write(tmp_path, "layers/engine/backtest_engine/__init__.py", "import numpy as np\n")
+    write(tmp_path, "layers/core/backtest_contract/market.py", "import re\nimport pydantic\n")
     write(
         tmp_path,
         "layers/engine/backtest_engine/adapter.py",
@@ -41,7 +42,7 @@ def messages(root: Path) -> list[str]:
 
 def test_given_a_tree_that_follows_the_rule_then_no_violation(tree):
     checked, violations = check_tree(tree)
-    assert checked == 7
+    assert checked == 8
     assert violations == []
 
 
@@ -74,6 +75,11 @@ def test_given_a_tree_that_follows_the_rule_then_no_violation(tree):
             "engine = __import__('backtest_engine')\n",
             "layers/core/backtest_core/x.py:1:",
         ),
+        # the shared contract: pydantic and the standard library only
+        ("layers/core/backtest_contract/market.py", "import backtest_core\n", "market.py:1:"),
+        ("layers/core/backtest_contract/strategies.py", "import numpy\n", "strategies.py:1:"),
+        ("layers/core/backtest_contract/x.py", "from aws_lambda_powertools import Logger\n",
+         "x.py:1:"),
         # engine: no AWS SDK, no core, except adapter.py
         ("layers/engine/backtest_engine/loading.py", "import boto3\n", "loading.py:1:"),
         ("layers/engine/backtest_engine/readers.py", "from botocore import x\n", "readers.py:1:"),

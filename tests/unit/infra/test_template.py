@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[3]
 # SPEC §5 routes → the function that serves them (docs/contracts.md).
 SPEC_ROUTES = {
     ("POST", "/api/backtests/run-async"): "SubmitFunction",
+    ("POST", "/api/sweeps/run-async"): "SubmitFunction",  # SPEC §9
     ("GET", "/api/backtests/status/{task_id}"): "StatusFunction",
     ("DELETE", "/api/backtests/tasks/{task_id}"): "CancelFunction",
     ("GET", "/api/backtests/history"): "HistoryFunction",

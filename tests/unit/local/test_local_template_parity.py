@@ -160,3 +160,25 @@ def test_given_template_functions_when_modelled_then_contract_routes_and_sources
     worker = next(f for f in model.functions if f.logical_id == "WorkerFunction")
     assert worker.environment["JOBS_QUEUE_URL"] == model.queue("JobsQueue").url
     assert worker.code_dir == ROOT / "functions" / "worker"
+
+
+def test_given_template_state_machines_when_bootstrapped_then_definitions_match_their_files(
+    raw: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(key, "testing")
+    machines = _resources(raw, "AWS::Serverless::StateMachine")
+    with mock_aws():
+        model = build_model(TEMPLATE, "https://sqs.us-east-1.amazonaws.com")
+        clients = {s: boto3.client(s, region_name="us-east-1")
+                   for s in ("dynamodb", "sqs", "s3", "stepfunctions")}
+        urls = create_resources(model, clients)
+        assert {m.logical_id for m in model.state_machines} == set(machines)
+        for spec in model.state_machines:
+            desc = clients["stepfunctions"].describe_state_machine(stateMachineArn=spec.arn)
+            text = (ROOT / machines[spec.logical_id]["DefinitionUri"]).read_text()
+            expected = text.replace("${JobsQueueUrl}", urls["JobsQueue"])
+            assert json.loads(desc["definition"]) == json.loads(expected)
+            worker = next(f for f in model.functions if f.logical_id == "WorkerFunction")
+            assert worker.environment["STATE_MACHINE_ARN"] == spec.arn

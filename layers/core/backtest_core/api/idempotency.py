@@ -22,9 +22,9 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 
 from backtest_core import aws
 from backtest_core.errors import IdempotencyConflict
-from backtest_core.models import BacktestRequest, TaskCreated
+from backtest_core.models import BacktestRequest, SweepCreated, SweepRequest, TaskCreated
 from backtest_core.services import services
-from backtest_core.usecases.submit import submit
+from backtest_core.usecases.submit import submit, submit_sweep
 
 WINDOW_S = 24 * 3600
 
@@ -43,6 +43,9 @@ def _once() -> Any:
     @idempotent_function(data_keyword_argument="submission", persistence_store=persistence,
                          config=config)
     def _submit(submission: dict[str, Any]) -> dict[str, Any]:
+        if submission.get("kind") == "sweep":
+            sweep = SweepRequest.model_validate(submission["body"])
+            return submit_sweep(sweep, submission["owner"], services()).model_dump(mode="json")
         request = BacktestRequest.model_validate(submission["body"])
         return submit(request, submission["owner"], services()).model_dump(mode="json")
 
@@ -50,11 +53,15 @@ def _once() -> Any:
 
 
 def submit_once(request: BacktestRequest, owner: str, key: str, lambda_context: Any) -> TaskCreated:
-    submission = {"key": [owner, key], "owner": owner, "body": request.model_dump(mode="json")}
+    """Submit a backtest or (a ``SweepRequest``) a sweep once per owner and key."""
+    sweep = isinstance(request, SweepRequest)
+    submission = {"key": [owner, key], "owner": owner, "kind": "sweep" if sweep else "run",
+                  "body": request.model_dump(mode="json")}
     once, config = _once()
     config.register_lambda_context(lambda_context)  # in-progress records expire with the invocation
+    answer_model = SweepCreated if sweep else TaskCreated
     try:
-        return TaskCreated.model_validate(once(submission=submission))
+        return answer_model.model_validate(once(submission=submission))
     except IdempotencyValidationError:
         raise IdempotencyConflict(
             "Idempotency-Key was already used with a different request body"

@@ -22,6 +22,8 @@ from backtest_core.models import (
     HistoryPage,
     StatusView,
     StrategiesView,
+    SweepCreated,
+    SweepRequest,
     TaskCreated,
     TaskStatus,
 )
@@ -29,7 +31,7 @@ from backtest_core.services import services
 from backtest_core.timeutil import iso
 from backtest_core.usecases import cancel as cancel_uc
 from backtest_core.usecases import query
-from backtest_core.usecases.submit import submit
+from backtest_core.usecases.submit import submit, submit_sweep
 
 TaskId = Annotated[str, Path(min_length=1)]
 RETRY_AFTER_S = {TaskStatus.QUEUED: "2", TaskStatus.RUNNING: "1"}
@@ -58,6 +60,23 @@ def run_async(
 
         return submit_once(request, owner, idempotency_key, submit_router.lambda_context)
     return submit(request, owner, services())
+
+
+@submit_router.post(
+    "/api/sweeps/run-async", summary="Submit a parameter sweep (async)", tags=["sweeps"],
+    responses=responses(SweepCreated, 401, 409, 429, 500, ok_description="Queued"),
+)
+def sweep_run_async(
+    request: SweepRequest,
+    idempotency_key: Annotated[str | None, Header(alias="idempotency-key", max_length=255)] = None,
+) -> SweepCreated:
+    owner = owner_of(submit_router)
+    if idempotency_key:
+        from backtest_core.api.idempotency import submit_once
+
+        created = submit_once(request, owner, idempotency_key, submit_router.lambda_context)
+        return SweepCreated.model_validate(created.model_dump())
+    return submit_sweep(request, owner, services())
 
 
 @status_router.get(
@@ -96,6 +115,7 @@ def get_history(
 @results_router.get(
     "/api/backtests/<run_id>", summary="The result document (schema 1.2.0)", tags=["results"],
     responses=responses(None, 401, 404, 500, redirect=True, ok_description="The document"),
+    compress=True,  # gzip when the client sends Accept-Encoding: gzip (results can be MBs)
 )
 def get_result(run_id: TaskId) -> Response[Any]:
     raw, url = query.result_bytes(run_id, owner_of(results_router), services())
@@ -109,6 +129,7 @@ def get_result(run_id: TaskId) -> Response[Any]:
     tags=["results"],
     responses=responses(None, 401, 404, 500, redirect=True,
                         ok_description="The document as an attachment"),
+    compress=True,
 )
 def download_result(run_id: TaskId) -> Response[Any]:
     raw, url = query.result_bytes(run_id, owner_of(results_router), services())

@@ -6,10 +6,10 @@ includes this router only for the OpenAPI document.
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
+import orjson
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import Router
 
@@ -31,6 +31,7 @@ def use_engine(engine: Any) -> None:
 @run_sync_router.post(
     "/api/backtests/run", summary="Run a small backtest synchronously", tags=["submit"],
     responses=responses(None, 401, 413, 429, 500, ok_description="The result document"),
+    compress=True,
 )
 def run_sync(request: BacktestRequest) -> Response[Any]:
     owner_of(run_sync_router)  # no task is stored, but a token without a usable sub is 401
@@ -45,4 +46,4 @@ def run_sync(request: BacktestRequest) -> Response[Any]:
         )
     except PermanentTaskError as exc:
         raise ValidationFailed.single(["body"], str(exc), "data_error") from None
-    return Response(200, "application/json", json.dumps(document, separators=(",", ":")))
+    return Response(200, "application/json", orjson.dumps(document).decode())

@@ -20,6 +20,8 @@ def cancel(task_id: str, owner: str, svc: Services) -> TaskCreated:
         if current.status is TaskStatus.CANCELLED:
             return TaskCreated(task_id=task_id, status=current.status, created_at=current.created_at)
         raise NotCancellable(current.status.value) from None
+    if record.execution_arn:  # a fanned-out task: best effort, shards check the record too
+        svc.sfn.stop(record.execution_arn, "Task cancelled by user")
     count("BacktestsCancelled")
     logger.info("task cancelled", extra={"task_id": task_id})
     return TaskCreated(task_id=task_id, status=record.status, created_at=record.created_at)

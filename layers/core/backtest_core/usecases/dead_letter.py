@@ -11,6 +11,10 @@ from backtest_core.services import Services
 
 def fail_dead_letter(message: QueueMessage, receive_count: int, svc: Services) -> bool:
     """Mark the task failed ("Backtest failed after N attempts: …"); False if already terminal."""
+    if message.kind == "shard":
+        # One shard of a fan-out: its task token times out (HeartbeatSeconds) and the Map's
+        # Retry sends it again, then reports its symbol; the task itself goes on.
+        return False
     now = svc.clock()
     record = svc.tasks.get(message.task_id, now)
     if record is None or record.status.terminal:

@@ -16,8 +16,8 @@ from backtest_core.faults import describe, is_transient
 from backtest_core.models import QueueMessage
 from backtest_core.observability import count, logger
 from backtest_core.services import Services
-from backtest_core.usecases.long_run import process_message
 from backtest_core.usecases.run_task import Engine, Outcome
+from backtest_core.usecases.worker import process_message
 
 UNREADABLE = "Backtest failed: its job message could not be read"
 

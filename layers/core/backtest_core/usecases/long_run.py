@@ -26,23 +26,14 @@ from backtest_core.usecases.run_task import (
     Outcome,
     claim_attempt,
     fail_attempt,
+    release,
     run_attempt,
-    run_task,
 )
 
 WATCH_DELAY_S = MAX_DELAY_S  # look again in 15 min (SQS's longest delay)
 STARTUP_LEASE_S = 600  # Fargate pulls the image and starts in ~1-3 min; leave ample room
 MAX_ATTEMPTS = 3  # as the jobs queue's maxReceiveCount
 STOPPED_REASON = "the Fargate task stopped without finishing"
-
-
-def process_message(message: QueueMessage, engine: Engine, svc: Services) -> Outcome:
-    """The worker's use case for one jobs-queue message: watch, hand off, or run here."""
-    if message.kind == "watch":
-        return watch(message, svc)
-    if _is_long_run(message.task_id, svc):
-        return hand_off(message, svc)
-    return run_task(message, engine, svc)
 
 
 def hand_off(message: QueueMessage, svc: Services) -> Outcome:
@@ -65,7 +56,7 @@ def hand_off(message: QueueMessage, svc: Services) -> Outcome:
             logger.exception("Fargate launch failed", extra={"task_id": record.task_id})
             return fail_attempt(record, f"Backtest failed: could not start the long run: "
                                  f"{describe(exc)}", svc)
-        _release(record, exc, svc)
+        release(record, exc, svc)
         raise
     logger.info("handed off to Fargate", extra={"task_id": record.task_id,
                                                 "attempt": record.attempt,
@@ -112,24 +103,15 @@ def run_adopted(task_id: str, attempt: int, engine: Engine, svc: Services) -> Ou
     return run_attempt(record, engine, svc)
 
 
-def _is_long_run(task_id: str, svc: Services) -> bool:
+def is_long_run(record: TaskRecord, svc: Services) -> bool:
+    """Whether ``record`` goes to Fargate (a launcher and ``fargate_min_candles`` set)."""
     threshold = svc.settings.fargate_min_candles
     if svc.launcher is None or threshold <= 0:
         return False
-    record = svc.tasks.get(task_id, svc.clock())
-    return record is not None and estimated_candles(record.request) >= threshold
+    return estimated_candles(record.request) >= threshold
 
 
 def _send_watch(record: TaskRecord, svc: Services) -> None:
     svc.queue.send(QueueMessage(task_id=record.task_id, owner=record.owner,
                                 enqueued_at=iso(svc.clock()), kind="watch"),
                    delay_s=WATCH_DELAY_S)
-
-
-def _release(record: TaskRecord, exc: Exception, svc: Services) -> None:
-    logger.exception("Fargate launch failed; SQS will redeliver",
-                     extra={"task_id": record.task_id})
-    try:
-        svc.tasks.release_lease(record.task_id, record.attempt, svc.clock(), describe(exc))
-    except Exception:  # best effort: the startup lease expires on its own
-        logger.warning("could not release lease", extra={"task_id": record.task_id})

@@ -34,9 +34,9 @@ def status(task_id: str, owner: str, svc: Services) -> tuple[StatusView, bytes |
     view = status_view(record)
     raw = None
     if view.result_url and record.result_key:
-        size = (record.summary or {}).get("result_bytes", 0)
+        size = record.summary.result_bytes if record.summary else 0
         if size <= INLINE_DOWNLOAD_MAX_BYTES:
-            raw = svc.results.get_bytes(record.result_key)
+            raw = svc.results.get_completed(record.result_key)
     return view, raw
 
 
@@ -50,7 +50,8 @@ def status_view(record: TaskRecord) -> StatusView:
         started_at=record.started_at, updated_at=record.updated_at,
         finished_at=record.finished_at, symbols_total=record.symbols_total,
         symbols_done=record.symbols_done,
-        result_url=f"/api/backtests/{record.task_id}" if completed else None,
+        result_url=f"/api/backtests/{record.task_id}" if completed else None, kind=record.kind,
+        shards_total=record.shards_total, shards_done=record.shards_done,
     )
 
 
@@ -67,7 +68,7 @@ def result_bytes(run_id: str, owner: str, svc: Services) -> tuple[bytes | None, 
     if (record is None or record.owner != owner or record.status is not TaskStatus.COMPLETED
             or not record.result_key):
         raise ResultNotFound(run_id)
-    raw = svc.results.get_bytes(record.result_key)
+    raw = svc.results.get_completed(record.result_key)
     if raw is None:
         raise ResultNotFound(run_id)
     if len(raw) > INLINE_DOWNLOAD_MAX_BYTES:
@@ -108,7 +109,8 @@ def _history_item(record: TaskRecord) -> HistoryItem:
         symbols=req.symbols, timeframe=req.timeframe, start_date=req.start_date,
         end_date=req.end_date, progress=record.progress, created_at=record.created_at,
         finished_at=record.finished_at, error=record.error,
-        total_signals=(record.summary or {}).get("total_signals"),
+        total_signals=record.summary.total_signals if record.summary else None,
+        kind=record.kind,
     )
 
 

@@ -1,32 +1,29 @@
 """Run one queued task: claim, run the engine with progress/cancel, store, complete.
 
-``engine`` is any object with ``run(request, reader, *, run_id, progress, should_cancel,
-environment) -> dict`` that raises ``PermanentTaskError`` for bad data/params and
-``TaskCancelled`` when ``should_cancel()`` turned true. Only AWS throttling/5xx/connection
-errors are transient (``faults.is_transient``): the lease is released and the exception
-propagates so SQS redelivers (then the DLQ). Any other exception is permanent: the task
-fails at once with a plain message (SPEC §13).
+``engine`` is an ``EnginePort`` (backtest_core.engine_port): it raises
+``PermanentTaskError`` for bad data/params and ``TaskCancelled`` when ``should_cancel()``
+turned true. Only AWS throttling/5xx/connection errors are transient
+(``faults.is_transient``): the lease is released and the exception propagates so SQS
+redelivers (then the DLQ). Any other exception is permanent: the task fails at once with a
+plain message (SPEC §13).
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any, Literal, Protocol
+from typing import Literal
 
+from backtest_core.engine_port import Document, EnginePort, summary_of_backtest
 from backtest_core.errors import PermanentTaskError, TaskCancelled, TransitionRefused
 from backtest_core.faults import describe, is_transient
-from backtest_core.models import QueueMessage, TaskRecord, TaskStatus
+from backtest_core.models import QueueMessage, ResultSummary, TaskRecord, TaskStatus
 from backtest_core.observability import MetricUnit, count, logger, traced
 from backtest_core.services import Services
 from backtest_core.usecases.progress import AttemptControl
 
 Outcome = Literal["completed", "failed", "cancelled", "skipped", "lease_lost", "handed_off",
-                  "watching"]
-
-
-class Engine(Protocol):
-    def run(self, request: Any, reader: Any, *, run_id: str, progress: Any,
-            should_cancel: Any, environment: str) -> dict[str, Any]: ...
+                  "watching", "fanned_out"]
+Engine = EnginePort  # the name the Fargate entry and older callers use
 
 
 def run_task(message: QueueMessage, engine: Engine, svc: Services) -> Outcome:
@@ -64,7 +61,7 @@ def run_attempt(record: TaskRecord, engine: Engine, svc: Services) -> Outcome:
             if not is_transient(exc):  # a bug or bad input: retrying cannot help
                 logger.exception("permanent failure", extra={"task_id": record.task_id})
                 return fail_attempt(record, f"Backtest failed: {describe(exc)}", svc)
-            _release(record, exc, svc)
+            release(record, exc, svc)
             raise
 
 
@@ -84,18 +81,25 @@ def claim_attempt(
     return record
 
 
-def _complete(record: TaskRecord, document: dict[str, Any], svc: Services,
+def _complete(record: TaskRecord, document: Document, svc: Services,
               duration_s: float) -> Outcome:
     key, size = svc.results.put(record.task_id, record.attempt, document)
-    summary = {**_summary(document), "result_bytes": size}
+    return complete_with(record, key, summary_of_backtest(document, size), svc, duration_s)
+
+
+def complete_with(record: TaskRecord, key: str, summary: ResultSummary, svc: Services,
+                  duration_s: float) -> Outcome:
+    """The §6 completion of this attempt (conditional on running + attempt); a refused
+    write removes this attempt's own result object."""
     try:
-        svc.tasks.complete(record.task_id, record.attempt, key, summary, svc.clock())
+        svc.tasks.complete(record.task_id, record.attempt, key,
+                           summary.model_dump(mode="json"), svc.clock())
     except TransitionRefused as lost:
         svc.results.delete(key)  # this attempt's own key: cancelled or taken over meanwhile
-        return _stopped(lost.current)
+        return stopped(lost.current)
     count("BacktestsCompleted")
     count("BacktestDuration", duration_s, MetricUnit.Seconds)
-    count("CandlesProcessed", summary["candles"])
+    count("CandlesProcessed", summary.candles)
     logger.info("completed", extra={"task_id": record.task_id, "duration_s": duration_s})
     return "completed"
 
@@ -106,33 +110,24 @@ def fail_attempt(record: TaskRecord, error: str, svc: Services) -> Outcome:
     try:
         svc.tasks.fail(record.task_id, error, svc.clock(), attempt=record.attempt)
     except TransitionRefused as lost:
-        return _stopped(lost.current)
+        return stopped(lost.current)
     count("BacktestsFailed")
     logger.warning("failed", extra={"task_id": record.task_id, "error": error})
     return "failed"
 
 
-def _stopped(current: TaskRecord | None) -> Outcome:
+def stopped(current: TaskRecord | None) -> Outcome:
     """Why a conditional write of this attempt was refused."""
     if current is None or current.status is TaskStatus.CANCELLED:
         return "cancelled"
     return "lease_lost"
 
 
-def _release(record: TaskRecord, exc: Exception, svc: Services) -> None:
+def release(record: TaskRecord, exc: Exception, svc: Services) -> None:
+    """A transient failure of this attempt: give the lease up so the redelivered message
+    takes over at once. Best effort (the lease expires on its own)."""
     logger.exception("transient failure; SQS will redeliver", extra={"task_id": record.task_id})
     try:
         svc.tasks.release_lease(record.task_id, record.attempt, svc.clock(), describe(exc))
-    except Exception:  # best effort: the lease expires on its own
+    except Exception:
         logger.warning("could not release lease", extra={"task_id": record.task_id})
-
-
-def _summary(document: dict[str, Any]) -> dict[str, Any]:
-    symbols = document.get("symbols", [])
-    return {
-        "total_signals": document.get("total_signals", 0),
-        "symbols": [s.get("symbol") for s in symbols],
-        "failed_symbols": [f.get("symbol") for f in document.get("failed_symbols", [])],
-        "candles": sum(int(s.get("data", {}).get("rows", 0)) for s in symbols),
-        "execution_time": document.get("execution_time"),
-    }

@@ -6,9 +6,17 @@ import uuid
 
 from backtest_core.catalog import validate_params
 from backtest_core.errors import EnqueueFailed
-from backtest_core.models import BacktestRequest, QueueMessage, TaskCreated
+from backtest_core.models import (
+    BacktestRequest,
+    QueueMessage,
+    SweepCreated,
+    SweepRequest,
+    TaskCreated,
+    combination_count,
+)
 from backtest_core.observability import count, logger
 from backtest_core.services import Services
+from backtest_core.sweeps import shard_plan, validated_sweep
 from backtest_core.timeutil import iso
 
 
@@ -16,9 +24,25 @@ def submit(request: BacktestRequest, owner: str, svc: Services) -> TaskCreated:
     """Create a queued task and send its message. On a send failure the task is failed,
     so nothing is left queued, and EnqueueFailed (HTTP 500) is raised."""
     validate_params(request.strategy, request.params)
+    return _create_and_enqueue(request, owner, svc)
+
+
+def submit_sweep(request: SweepRequest, owner: str, svc: Services) -> SweepCreated:
+    """A sweep (SPEC §9): every grid value checked against the strategy (422 naming
+    ``grid``), the shard plan recorded, then queued like a backtest."""
+    request = validated_sweep(request)
+    combinations = combination_count(request.grid)
+    shards, size = shard_plan(combinations, len(request.symbols),
+                              svc.settings.sweep_shard_combinations)
+    created = _create_and_enqueue(request, owner, svc, shards, size)
+    return SweepCreated(**created.model_dump(), combinations=combinations, shards=shards)
+
+
+def _create_and_enqueue(request: BacktestRequest, owner: str, svc: Services,
+                        shards_total: int = 0, shard_size: int = 0) -> TaskCreated:
     now = svc.clock()
     task_id = str(uuid.uuid4())
-    record = svc.tasks.create(task_id, owner, request, now)
+    record = svc.tasks.create(task_id, owner, request, now, shards_total, shard_size)
     message = QueueMessage(task_id=task_id, owner=owner, enqueued_at=iso(now))
     try:
         svc.queue.send(message)

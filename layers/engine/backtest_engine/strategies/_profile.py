@@ -47,10 +47,7 @@ def resistance_levels(
         tick(n)
         return out
     tick(window)
-    height = span_high - span_low
-    flat = height == 0
-    bars = _Bars(span_low, span_high, np.where(flat, 0.0, volume / np.where(flat, 1.0, height)),
-                 np.where(flat, volume, 0.0), volume, bool(flat.any()))
+    bars = _bars(span_low, span_high, volume)
     rows = max(1024, _CHUNK_ELEMENTS // window)
     for start in range(0, n - window, rows):
         stop = min(start + rows, n - window)
@@ -82,9 +79,56 @@ class _Bars:
         return owner[keep] - start, self.low[bar[keep]], self.flat_volume[bar[keep]]
 
 
+def resistance_levels_many(
+    span_low: np.ndarray,
+    span_high: np.ndarray,
+    volume: np.ndarray,
+    window: int,
+    num_bins: int,
+    top_fractions: list[float],
+    tick: Callable[[int], None] = lambda _n: None,
+) -> dict[float, np.ndarray]:
+    """``resistance_levels`` for several ``top_fractions`` at once, ``{p: R}``, each array
+    identical to a ``resistance_levels`` call with that p.
+
+    The window's range, total and flat bars are computed once per chunk. With many p the
+    volume above every bin edge is computed once (K − 1 passes) and each p counts the
+    edges that reach its threshold; A(e_k) is non-increasing in k in floating point too
+    (every step of its computation is monotone), so the count is the bisection's answer.
+    """
+    fractions = list(dict.fromkeys(top_fractions))
+    n = span_low.shape[0]
+    out = {p: np.full(n, np.nan) for p in fractions}
+    if n <= window:
+        tick(n)
+        return out
+    tick(window)
+    bars = _bars(span_low, span_high, volume)
+    rows = max(1024, _CHUNK_ELEMENTS // window)
+    for start in range(0, n - window, rows):
+        stop = min(start + rows, n - window)
+        chunk = _chunk_levels_many(bars, start, stop, window, num_bins, fractions)
+        for p, levels in chunk.items():
+            out[p][window + start: window + stop] = levels
+        tick(stop - start)
+    return out
+
+
+def _bars(span_low: np.ndarray, span_high: np.ndarray, volume: np.ndarray) -> _Bars:
+    height = span_high - span_low
+    flat = height == 0
+    return _Bars(span_low, span_high, np.where(flat, 0.0, volume / np.where(flat, 1.0, height)),
+                 np.where(flat, volume, 0.0), volume, bool(flat.any()))
+
+
 def _chunk_levels(bars: _Bars, start: int, stop: int, window: int, num_bins: int,
                   top_fraction: float) -> np.ndarray:
     """R for windows ``start..stop-1`` (window w covers bars w … w+W−1)."""
+    return _chunk_levels_many(bars, start, stop, window, num_bins, [top_fraction])[top_fraction]
+
+
+def _chunk_levels_many(bars: _Bars, start: int, stop: int, window: int, num_bins: int,
+                       fractions: list[float]) -> dict[float, np.ndarray]:
     col = _Bars.column
     lo = col(bars.low, 0, start, stop).copy()
     hi = col(bars.high, 0, start, stop).copy()
@@ -93,19 +137,37 @@ def _chunk_levels(bars: _Bars, start: int, stop: int, window: int, num_bins: int
         np.minimum(lo, col(bars.low, m, start, stop), out=lo)
         np.maximum(hi, col(bars.high, m, start, stop), out=hi)
         total += col(bars.volume, m, start, stop)
-    threshold = top_fraction * total - tie_tolerance(window) * total
+    flat = bars.flat_pairs(start, stop, window)
+    steps = math.ceil(math.log2(num_bins)) if num_bins > 1 else 0
+    thresholds = {p: p * total - tie_tolerance(window) * total for p in fractions}
+    if len(fractions) * steps > num_bins - 1:  # one pass per edge beats a bisection per p
+        k_best = {p: np.zeros(stop - start, dtype=np.int64) for p in fractions}
+        for k in range(1, num_bins):
+            above = _volume_above(bars, start, stop, window, lo + (hi - lo) * k / num_bins, flat)
+            for p, threshold in thresholds.items():
+                k_best[p] += above >= threshold
+    else:
+        k_best = {p: _bisect(bars, start, stop, window, num_bins, lo, hi, threshold, flat, steps)
+                  for p, threshold in thresholds.items()}
+    out = {}
+    for p, k in k_best.items():
+        levels = lo + (hi - lo) * k / num_bins
+        levels[(lo == hi) | (total == 0)] = np.nan
+        out[p] = levels
+    return out
+
+
+def _bisect(bars, start, stop, window, num_bins, lo, hi, threshold, flat, steps) -> np.ndarray:
+    """Largest k in 0..K−1 whose edge still has ≥ threshold volume above it, per window."""
     k_lo = np.zeros(stop - start, dtype=np.int64)
     k_hi = np.full(stop - start, num_bins - 1, dtype=np.int64)
-    flat = bars.flat_pairs(start, stop, window)
-    for _ in range(math.ceil(math.log2(num_bins)) if num_bins > 1 else 0):
+    for _ in range(steps):
         mid = (k_lo + k_hi + 1) // 2
         edge = lo + (hi - lo) * mid / num_bins
         ok = _volume_above(bars, start, stop, window, edge, flat) >= threshold
         k_lo = np.where(ok, mid, k_lo)
         k_hi = np.where(ok, k_hi, mid - 1)
-    levels = lo + (hi - lo) * k_lo / num_bins
-    levels[(lo == hi) | (total == 0)] = np.nan
-    return levels
+    return k_lo
 
 
 def _volume_above(bars: _Bars, start: int, stop: int, window: int, edge: np.ndarray, flat):

@@ -1,4 +1,5 @@
-"""What a strategy is: a typed parameter model and a pure signal function."""
+"""What a strategy is: a typed parameter model (from the shared contract,
+``backtest_contract.strategies``) and a pure signal function."""
 
 from __future__ import annotations
 
@@ -6,22 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+
+from backtest_contract.strategies import StrategyParams
 
 from ..candles import Candles
 
 Tick = Callable[[int], None]
 """Called by a strategy with the number of further bars it has processed (for progress)."""
-
-
-class StrategyParams(BaseModel):
-    """Base of every parameter model: unknown keys are rejected, numeric strings coerced."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    hold_period_bars: int = Field(
-        1, ge=1, le=1000, description="H: bars between entry and exit (exit at close[i+H])"
-    )
 
 
 @dataclass(frozen=True)
@@ -38,11 +30,26 @@ class Signals:
         return Signals(index, np.asarray(confidence, dtype=np.float64)[index])
 
 
+GenerateMany = Callable[[Candles, list[StrategyParams], Tick], list[Signals]]
+
+
 @dataclass(frozen=True)
 class Strategy:
-    """A registered strategy. ``generate(candles, params, tick) -> Signals`` is pure."""
+    """A registered strategy. ``generate(candles, params, tick) -> Signals`` is pure.
+
+    ``generate_many`` (optional) returns, for a list of parameter sets, exactly what
+    ``generate`` returns for each, sharing the work they have in common (a sweep).
+    """
 
     name: str
     description: str
     params_model: type[StrategyParams]
     generate: Callable[[Candles, StrategyParams, Tick], Signals]
+    generate_many: GenerateMany | None = None
+
+    def signals_for(self, candles: Candles, params: list[StrategyParams],
+                    tick: Tick) -> list[Signals]:
+        """Signals of every parameter set in ``params``, in order."""
+        if self.generate_many is not None:
+            return self.generate_many(candles, params, tick)
+        return [self.generate(candles, p, tick) for p in params]

@@ -4,25 +4,36 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
+
+from backtest_contract.strategies import VOLUME_LONG_CANDLE, VolumeLongCandleParams
 
 from ..candles import Candles
-from .base import Signals, Strategy, StrategyParams, Tick
-
-
-class VolumeLongCandleParams(StrategyParams):
-    """Parameters of volume_long_candle (SPEC 3.2)."""
-
-    vol_ma_window: int = Field(20, ge=1, le=1000, description="M: volume moving-average bars")
-    vol_multiplier: float = Field(1.5, gt=0, le=100, description="k: volume ≥ k·MA")
-    body_pct: float = Field(0.02, gt=0, le=1, description="β: (close − open)/open ≥ β")
+from .base import Signals, Strategy, Tick
 
 
 def generate(candles: Candles, params: VolumeLongCandleParams, tick: Tick) -> Signals:
     """Signals with confidence ``min(volume / MA / k, 1)``; MA includes the current bar."""
-    o, h, lo, c, v = candles.open, candles.high, candles.low, candles.close, candles.volume
+    signals = _signals(candles, params, _volume_ma(candles, params.vol_ma_window))
+    tick(len(candles))
+    return signals
+
+
+def generate_many(candles: Candles, params: list[VolumeLongCandleParams],
+                  tick: Tick) -> list[Signals]:
+    """``generate`` for each parameter set; one volume MA per window M."""
+    averages = {m: _volume_ma(candles, m) for m in dict.fromkeys(p.vol_ma_window for p in params)}
+    out = [_signals(candles, p, averages[p.vol_ma_window]) for p in params]
+    tick(len(candles))
+    return out
+
+
+def _volume_ma(candles: Candles, window: int) -> np.ndarray:
     # pandas' rolling mean is compensated (no cumulative-sum drift); partial at the start.
-    ma = pd.Series(v).rolling(params.vol_ma_window, min_periods=1).mean().to_numpy()
+    return pd.Series(candles.volume).rolling(window, min_periods=1).mean().to_numpy()
+
+
+def _signals(candles: Candles, params: VolumeLongCandleParams, ma: np.ndarray) -> Signals:
+    o, h, lo, c, v = candles.open, candles.high, candles.low, candles.close, candles.volume
     beta, k = params.body_pct, params.vol_multiplier
     with np.errstate(invalid="ignore", divide="ignore"):
         mask = (
@@ -34,16 +45,13 @@ def generate(candles: Candles, params: VolumeLongCandleParams, tick: Tick) -> Si
             & (np.maximum(o - lo, 0.0) / o < 2 * beta)
         )
         confidence = np.minimum(v / ma / k, 1.0)
-    tick(len(candles))
     return Signals.from_mask(mask, confidence)
 
 
 STRATEGY = Strategy(
-    name="volume_long_candle",
-    description=(
-        "BUY a bullish candle whose body is at least body_pct of the open, with short "
-        "wicks, on volume at least vol_multiplier times its moving average."
-    ),
+    name=VOLUME_LONG_CANDLE.name,
+    description=VOLUME_LONG_CANDLE.description,
     params_model=VolumeLongCandleParams,
     generate=generate,
+    generate_many=generate_many,
 )

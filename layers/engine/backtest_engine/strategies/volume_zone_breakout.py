@@ -4,35 +4,49 @@ profile (SPEC 3.1)."""
 from __future__ import annotations
 
 import numpy as np
-from pydantic import Field
+
+from backtest_contract.strategies import VOLUME_ZONE_BREAKOUT, VolumeZoneBreakoutParams
 
 from ..candles import Candles
-from ._profile import resistance_levels
-from .base import Signals, Strategy, StrategyParams, Tick
-
-
-class VolumeZoneBreakoutParams(StrategyParams):
-    """Parameters of volume_zone_breakout (SPEC 3.1)."""
-
-    volume_window: int = Field(10, ge=1, le=1000, description="W: bars in the profile window")
-    top_percentile: float = Field(
-        0.2, gt=0, le=1, description="p: share of window volume at/above the resistance"
-    )
-    breakout_buffer: float = Field(0.0, ge=0, le=1, description="b: signal iff high ≥ R·(1+b)")
-    num_bins: int = Field(20, ge=1, le=200, description="K: equal-width price bins")
-    include_wicks: bool = Field(True, description="spans are [low, high] (else the body)")
+from ._profile import resistance_levels, resistance_levels_many
+from .base import Signals, Strategy, Tick
 
 
 def generate(candles: Candles, params: VolumeZoneBreakoutParams, tick: Tick) -> Signals:
     """Signals and confidence ``min(0.5 + (high − L)/L, 1)`` with L = R·(1+b)."""
-    if params.include_wicks:
-        span_low, span_high = candles.low, candles.high
-    else:
-        span_low = np.minimum(candles.open, candles.close)
-        span_high = np.maximum(candles.open, candles.close)
+    span_low, span_high = _spans(candles, params.include_wicks)
     levels = resistance_levels(span_low, span_high, candles.volume, params.volume_window,
                                params.num_bins, params.top_percentile, tick)
-    trigger = levels * (1.0 + params.breakout_buffer)
+    return _breakouts(candles, levels, params.breakout_buffer)
+
+
+def generate_many(candles: Candles, params: list[VolumeZoneBreakoutParams],
+                  tick: Tick) -> list[Signals]:
+    """``generate`` for each parameter set; the profile work of one (include_wicks, W, K)
+    is shared by every p, b and H (``resistance_levels_many``)."""
+    groups: dict[tuple[bool, int, int], list[float]] = {}
+    for p in params:
+        groups.setdefault((p.include_wicks, p.volume_window, p.num_bins), []).append(
+            p.top_percentile)
+    levels: dict[tuple[bool, int, int, float], np.ndarray] = {}
+    for (wicks, window, bins), fractions in groups.items():
+        span_low, span_high = _spans(candles, wicks)
+        for p, lv in resistance_levels_many(span_low, span_high, candles.volume, window,
+                                            bins, fractions, tick).items():
+            levels[(wicks, window, bins, p)] = lv
+    return [_breakouts(candles, levels[(p.include_wicks, p.volume_window, p.num_bins,
+                                        p.top_percentile)], p.breakout_buffer)
+            for p in params]
+
+
+def _spans(candles: Candles, include_wicks: bool) -> tuple[np.ndarray, np.ndarray]:
+    if include_wicks:
+        return candles.low, candles.high
+    return np.minimum(candles.open, candles.close), np.maximum(candles.open, candles.close)
+
+
+def _breakouts(candles: Candles, levels: np.ndarray, buffer: float) -> Signals:
+    trigger = levels * (1.0 + buffer)
     with np.errstate(invalid="ignore", divide="ignore"):
         mask = candles.high >= trigger  # NaN levels compare false
         confidence = np.minimum(0.5 + (candles.high - trigger) / trigger, 1.0)
@@ -40,11 +54,9 @@ def generate(candles: Candles, params: VolumeZoneBreakoutParams, tick: Tick) -> 
 
 
 STRATEGY = Strategy(
-    name="volume_zone_breakout",
-    description=(
-        "Per-window volume profile: BUY when the bar's high reaches the price above which "
-        "the top share of the previous W bars' volume traded (times 1 + buffer)."
-    ),
+    name=VOLUME_ZONE_BREAKOUT.name,
+    description=VOLUME_ZONE_BREAKOUT.description,
     params_model=VolumeZoneBreakoutParams,
     generate=generate,
+    generate_many=generate_many,
 )

@@ -1,0 +1,194 @@
+"""Assemble a fanned-out task's result from its shards (SPEC §9). Pure Python, no numpy.
+
+- ``fanout_document``: a plain backtest run one shard per symbol → the same document as the
+  unsharded run (symbols in request order; timings and metadata are the aggregation's).
+- ``sweep_document``: the leaderboard (every combination ranked by the mean of
+  ``rank_by`` over the symbols that ran; ties keep grid order) and the ``overfitting``
+  block with the deflated Sharpe ratio of the best entry.
+
+A shard document is what the worker stored for it, or ``{"error": msg}`` (the shard
+failed), or None (it never finished). A symbol with any failed shard is reported in
+``failed_symbols`` and left out of every leaderboard entry.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from datetime import datetime
+from typing import Any
+
+from backtest_core.models import BacktestRequest, SweepRequest
+from backtest_core.sweeps import expand_grid
+
+EULER_GAMMA = 0.5772156649015329
+RESULT_VERSION = "1.2.0"
+LOWER_IS_BETTER = frozenset({"portfolio.max_drawdown_pct"})
+ShardDoc = dict[str, Any] | None
+
+
+def no_data_message(symbols: list[str], start: str, end: str) -> str:
+    """As the engine's: ``No data found for symbols ['BTC_KRW'] in range A ~ B``."""
+    return f"No data found for symbols {symbols!r} in range {start} ~ {end}"
+
+
+def shard_failure(doc: ShardDoc) -> str | None:
+    """Why a shard has no result (None when it has one)."""
+    if doc is None:
+        return "shard did not finish"
+    if "error" in doc:
+        return f"shard failed: {doc['error']}"
+    return None
+
+
+def fanout_document(request: BacktestRequest, run_id: str, docs: list[ShardDoc],
+                    metadata: dict[str, Any], execution_time_s: float) -> dict[str, Any] | None:
+    """The unsharded run's document from one single-symbol document per symbol; None when
+    no symbol has a result (the task then fails with ``no_data_message``)."""
+    symbols: list[dict[str, Any]] = []
+    failed: list[dict[str, str]] = []
+    for symbol, doc in zip(request.symbols, docs, strict=True):
+        reason = shard_failure(doc)
+        if reason is not None or doc is None:
+            failed.append({"symbol": symbol, "reason": reason or ""})
+            continue
+        symbols.extend(doc["symbols"])
+        failed.extend(doc["failed_symbols"])
+        metadata = {**metadata, "engine_version": doc["metadata"]["engine_version"]}
+    if not symbols:
+        return None
+    return {
+        "version": RESULT_VERSION,
+        "run_id": run_id,
+        "strategy": request.strategy,
+        "params": request.params,
+        "start_date": request.start_date.isoformat(),
+        "end_date": request.end_date.isoformat(),
+        "timeframe": request.timeframe,
+        "symbols": symbols,
+        "total_signals": sum(len(s["signals"]) for s in symbols),
+        "execution_time": execution_time_s,
+        "metadata": metadata,
+        "failed_symbols": failed,
+        "description": None,
+    }
+
+
+def sweep_document(request: SweepRequest, run_id: str, docs: list[ShardDoc],
+                   metadata: dict[str, Any], execution_time_s: float) -> dict[str, Any] | None:
+    """The sweep result (see the module docstring); None when no symbol ran."""
+    combos = expand_grid(request.grid)
+    per_symbol = len(docs) // len(request.symbols)
+    ran: dict[str, tuple[int, list[dict[str, Any]]]] = {}  # symbol → (bars, entries)
+    failed: list[dict[str, str]] = []
+    for s_index, symbol in enumerate(request.symbols):
+        shards = docs[s_index * per_symbol:(s_index + 1) * per_symbol]
+        reason = next((r for r in map(shard_failure, shards) if r), None)
+        reason = reason or next((d["failed_reason"] for d in shards
+                                 if d is not None and d.get("failed_reason")), None)
+        if reason:
+            failed.append({"symbol": symbol, "reason": reason})
+            continue
+        entries = [e for d in shards if d is not None for e in d["entries"]]
+        ran[symbol] = (int(shards[0]["bars"]) if shards[0] else 0, entries)
+        metadata = {**metadata, "engine_version": shards[0]["engine_version"]} if shards[0] \
+            else metadata
+    if not ran:
+        return None
+    board = leaderboard(request, combos, {s: entries for s, (_, entries) in ran.items()})
+    return {
+        "version": RESULT_VERSION,
+        "kind": "sweep",
+        "run_id": run_id,
+        "strategy": request.strategy,
+        "params": request.params,
+        "grid": request.grid,
+        "rank_by": request.rank_by,
+        "symbols": list(ran),
+        "start_date": request.start_date.isoformat(),
+        "end_date": request.end_date.isoformat(),
+        "timeframe": request.timeframe,
+        "combinations": len(combos),
+        "execution_time": execution_time_s,
+        "metadata": metadata,
+        "failed_symbols": failed,
+        "leaderboard": [entry for entry, _ in board],
+        "overfitting": overfitting(board[0][1], {s: (bars, entries)
+                                                 for s, (bars, entries) in ran.items()}),
+    }
+
+
+PER_SYMBOL_FIELDS = ("total_signals", "win_rate", "avg_return", "max_drawdown", "portfolio")
+
+
+def leaderboard(request: SweepRequest, combos: list[dict[str, Any]],
+                entries: dict[str, list[dict[str, Any]]]) -> list[tuple[dict[str, Any], int]]:
+    """``[(entry, combination index)]`` best first; ties (and None scores, last) keep grid
+    order (Python's sort is stable)."""
+    rows = []
+    for index, combo in enumerate(combos):
+        per_symbol = {s: {k: e[index][k] for k in PER_SYMBOL_FIELDS} for s, e in entries.items()}
+        rows.append(({"params": {**request.params, **combo},
+                      "score": score(per_symbol.values(), request.rank_by),
+                      "per_symbol": per_symbol}, index))
+    sign = 1.0 if request.rank_by in LOWER_IS_BETTER else -1.0
+    rows.sort(key=lambda row: (row[0]["score"] is None, sign * (row[0]["score"] or 0.0)))
+    return [({"rank": rank, **entry}, index) for rank, (entry, index) in enumerate(rows, 1)]
+
+
+def score(blocks: Any, rank_by: str) -> float | None:
+    """Mean of ``rank_by`` (a dotted path such as ``portfolio.sharpe``) over the symbol
+    blocks; None when any value is missing (null)."""
+    values = []
+    for block in blocks:
+        value: Any = block
+        for part in rank_by.split("."):
+            value = value[part]
+        if value is None:
+            return None
+        values.append(float(value))
+    return statistics.fmean(values) if values else None
+
+
+def overfitting(best: int, ran: dict[str, tuple[int, list[dict[str, Any]]]]) -> dict[str, Any]:
+    """``{trials, per_symbol: {S: {sharpe_per_bar, deflated_sharpe}}}`` of entry ``best``."""
+    trials = len(next(iter(ran.values()))[1])
+    per_symbol = {}
+    for symbol, (bars, entries) in ran.items():
+        stats = entries[best]["stats"]
+        sharpes = [float(e["stats"]["sharpe_per_bar"]) for e in entries]
+        per_symbol[symbol] = {
+            "sharpe_per_bar": stats["sharpe_per_bar"],
+            "deflated_sharpe": deflated_sharpe(
+                float(stats["sharpe_per_bar"]), bars, float(stats["skewness"]),
+                float(stats["kurtosis"]), statistics.pvariance(sharpes) if trials > 1 else 0.0,
+                trials),
+        }
+    return {"trials": trials, "per_symbol": per_symbol}
+
+
+def deflated_sharpe(sr: float, bars: int, skewness: float, kurtosis: float, variance: float,
+                    trials: int) -> float | None:
+    """Deflated Sharpe ratio (Bailey & López de Prado 2014), SPEC §9:
+
+    DSR = Φ((SR − SR₀)·√(T−1) / √(1 − γ₃·SR + (γ₄−1)/4·SR²)),
+    SR₀ = √V·((1−γ)·Φ⁻¹(1−1/N) + γ·Φ⁻¹(1−1/(N·e))).
+
+    ``sr`` per bar, ``bars`` = T, ``kurtosis`` non-excess, ``variance`` = V of the per-bar
+    Sharpe over the N ``trials``. None when N < 2, V = 0, T < 2 or the variance term ≤ 0.
+    """
+    if trials < 2 or variance <= 0 or bars < 2:
+        return None
+    phi = statistics.NormalDist()
+    sr0 = math.sqrt(variance) * ((1 - EULER_GAMMA) * phi.inv_cdf(1 - 1 / trials)
+                                 + EULER_GAMMA * phi.inv_cdf(1 - 1 / (trials * math.e)))
+    spread = 1 - skewness * sr + (kurtosis - 1) / 4 * sr * sr
+    if spread <= 0:
+        return None
+    return phi.cdf((sr - sr0) * math.sqrt(bars - 1) / math.sqrt(spread))
+
+
+def aggregation_metadata(environment: str, host: str, now: datetime) -> dict[str, Any]:
+    """The ``metadata`` block of an aggregated document (engine_version from the shards)."""
+    return {"execution_date": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "environment": environment,
+            "execution_host": host, "engine_version": None}

@@ -1,0 +1,78 @@
+"""What the core asks of the engine (a Protocol: the core never imports it) and how the
+typed ``ResultSummary`` of a result document is read.
+
+The worker passes ``backtest_engine.adapter.Engine``; unit tests pass small fakes. The
+engine raises ``PermanentTaskError`` for bad data/params and ``TaskCancelled`` when
+``should_cancel()`` turned true; anything else is transient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from backtest_core.models import BacktestRequest, ResultSummary
+from backtest_core.sweeps import ShardSpec
+
+ProgressFn = Callable[..., None]  # (fraction 0..1, stage[, symbols_done])
+CancelFn = Callable[[], bool]
+Document = dict[str, Any]  # a JSON-safe result document (SPEC §7 / §9)
+
+
+class CandleSource(Protocol):
+    """Where the engine reads candles: ``get(key) -> bytes | None``, ``list(prefix)``."""
+
+    def get(self, key: str) -> bytes | None: ...
+
+    def list(self, prefix: str) -> list[str]: ...
+
+    def describe(self, key: str) -> str: ...
+
+
+class EnginePort(Protocol):
+    def run(self, request: BacktestRequest, reader: CandleSource, *, run_id: str,
+            progress: ProgressFn, should_cancel: CancelFn, environment: str) -> Document:
+        """The whole run: the SPEC §7 document."""
+        ...
+
+    def run_shard(self, request: BacktestRequest, shard: ShardSpec, reader: CandleSource, *,
+                  run_id: str, should_cancel: CancelFn, environment: str) -> Document:
+        """One fan-out shard: the single-symbol document of a plain run, or the sweep
+        shard ``{symbol, bars, failed_reason, entries, engine_version}``."""
+        ...
+
+
+class _Head(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class _Rows(_Head):
+    rows: int = 0
+
+
+class _SymbolHead(_Head):
+    symbol: str
+    data: _Rows = Field(default_factory=_Rows)
+
+
+class _FailedHead(_Head):
+    symbol: str
+
+
+class _DocumentHead(_Head):
+    total_signals: int = 0
+    symbols: list[_SymbolHead] = Field(default_factory=list)
+    failed_symbols: list[_FailedHead] = Field(default_factory=list)
+    execution_time: float | None = None
+
+
+def summary_of_backtest(document: Document, result_bytes: int) -> ResultSummary:
+    """The ``ResultSummary`` of a backtest document (SPEC §7)."""
+    head = _DocumentHead.model_validate(document)
+    return ResultSummary(total_signals=head.total_signals,
+                         symbols=[s.symbol for s in head.symbols],
+                         failed_symbols=[f.symbol for f in head.failed_symbols],
+                         candles=sum(s.data.rows for s in head.symbols),
+                         execution_time=head.execution_time, result_bytes=result_bytes)
