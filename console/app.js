@@ -18,7 +18,8 @@ function setProgress(doc) {
   $("progress-text").textContent = `${pct} %`;
   $("progress").setAttribute("aria-valuenow", String(pct));
   const stage = doc.stage && doc.stage !== doc.status ? ` · ${doc.stage}` : "";
-  const symbols = doc.symbols_total ? ` · symbols ${doc.symbols_done}/${doc.symbols_total}` : "";
+  const symbols = doc.shards_total ? ` · shards ${doc.shards_done}/${doc.shards_total}`
+    : doc.symbols_total ? ` · symbols ${doc.symbols_done}/${doc.symbols_total}` : "";
   $("task-status").textContent = `${doc.status}${stage}${symbols}`;
   $("task-status").className = `status-${doc.status}`;
   $("cancel").disabled = TERMINAL.has(doc.status);
