@@ -258,7 +258,7 @@ def _submit(client: BacktestClient, args: argparse.Namespace, as_json: bool) -> 
         _fail(f"task {task_id} {status}: {final.get('error') or 'no error message'}")
         return 1
     try:
-        doc = client.result(task_id)  # the full document; the status inlines a summary
+        doc = client.result(task_id)  # the full document (status inlines it only when small)
     except ApiError:
         doc = final.get("result") or {}
     if not _emit(doc, as_json):

@@ -16,19 +16,25 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-from infra.local.functions import LoadedFunction
+from typing import Any, Protocol
 
 log = logging.getLogger("local.sqs")
 POLL_WAIT_S = 1  # long poll; short so that a stop request is honoured within ~1 s
+
+
+class Invoker(Protocol):
+    """A function the harness can invoke (``sandbox.FunctionPool``; in-process in tests)."""
+
+    spec: Any
+
+    def invoke(self, event: dict[str, Any]) -> Any: ...
 
 
 @dataclass(frozen=True)
 class Source:
     """One event source mapping: a queue feeding a function with ``pollers`` threads."""
 
-    function: LoadedFunction
+    function: Invoker
     queue_logical_id: str
     queue_url: str
     queue_arn: str
@@ -103,8 +109,9 @@ class Dispatcher:
         try:
             result = source.function.invoke(event)
             failed = failed_ids(result, ids) if source.report_batch_item_failures else set()
-        except Exception:
-            log.error("%s raised:\n%s", source.function.spec.logical_id, traceback.format_exc())
+        except Exception as exc:  # raised, timed out or its sandbox died: retry the whole batch
+            log.error("%s failed: %s\n%s", source.function.spec.logical_id, exc,
+                      getattr(exc, "trace", "") or traceback.format_exc())
             failed = set(ids)
         done = [m for m in messages if m["MessageId"] not in failed]
         for start in range(0, len(done), 10):

@@ -4,8 +4,8 @@
 GIL, the DynamoDB lock of ``moto_lock.py`` installed, HTTP/1.1 keep-alive; it exits with
 this process), creates the template's resources and exports
 ``AWS_ENDPOINT_URL``, fake credentials, the region and every function's environment
-variables into ``os.environ`` so that in-process handlers (which read their settings at
-cold start) find them. Call it before loading the handlers.
+variables into ``os.environ`` (tests that load handlers in-process read them there; the
+stack's sandboxes get their own function's variables only, ``sandbox.sandbox_env``).
 """
 
 from __future__ import annotations
@@ -159,15 +159,15 @@ def start_moto_process(host: str, port: int) -> tuple[subprocess.Popen[bytes], i
 def function_env(model: TemplateModel, endpoint_url: str) -> dict[str, str]:
     """The union of every function's environment plus endpoint, region and fake credentials.
 
-    All handlers share one process here, so a variable that two functions set differently
-    cannot hold both values; ``functions.load_function`` re-applies each function's own
-    values while importing it (cold start), and this logs the clash.
+    A variable that two functions set differently cannot hold both values here; each
+    sandbox gets its own function's values (``sandbox.sandbox_env``), and in-process
+    loading re-applies them while importing (``functions.load_function``).
     """
     env: dict[str, str] = {}
     for fn in model.functions:
         for key, value in fn.environment.items():
             if key in env and env[key] != value:
-                log.warning("env %s differs between functions; per-function at import", key)
+                log.debug("env %s differs between functions (each sandbox has its own)", key)
             env.setdefault(key, value)
     env.update(LOCAL_FUNCTION_ENV)
     env.update(FAKE_CREDENTIALS)

@@ -3,13 +3,15 @@
 ``SubprocessLauncher.launch`` starts ``python infra/fargate/entry.py`` with ``TASK_ID`` and
 ``ATTEMPT`` (the RunTask overrides) on top of the worker function's environment, in which
 ``AWS_ENDPOINT_URL`` points at the moto process, so the child reaches the same tables,
-queues and bucket. The stack injects it into the worker's ``Services`` when
-``FARGATE_MIN_CANDLES`` is set (infra/local/stack.py); it logs one line per launch and one
-per exit, and ``stop()`` terminates the children still running.
+queues and bucket. With ``FARGATE_MIN_CANDLES`` set, the stack names ``install_stand_in``
+as the worker sandbox's init hook (infra/local/stack.py): it is injected into the worker's
+``Services`` inside that sandbox. It logs one line per launch and one per exit; the children
+still running are terminated when the sandbox exits.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import subprocess
@@ -64,3 +66,16 @@ class SubprocessLauncher:
         with self._lock:
             self._running.pop(proc.pid, None)
         log.info("fargate stand-in: task %s pid %d exited with %d", task_id, proc.pid, code)
+
+
+def install_stand_in() -> None:
+    """Init hook of the worker's sandbox (``LOCAL_SANDBOX_INIT``): long runs go to a
+    subprocess launcher instead of ECS; its children stop with the sandbox."""
+    from backtest_core.services import services
+
+    svc = services()
+    if svc.settings.fargate_min_candles <= 0:
+        raise RuntimeError("the Fargate stand-in needs FARGATE_MIN_CANDLES in the worker's env")
+    launcher = SubprocessLauncher(dict(os.environ))
+    svc.launcher = launcher
+    atexit.register(launcher.stop)

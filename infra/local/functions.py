@@ -1,8 +1,10 @@
-"""Load Lambda handlers in-process and call them with a Lambda-like context.
+"""Import a Lambda handler and call it with a Lambda-like context.
 
 moto never runs Lambda code, so the harness imports each function's ``app.py`` by file
 path under a unique module name (two functions' ``app`` modules must not collide in
-``sys.modules``), the way Lambda puts the CodeUri directory first on ``sys.path``.
+``sys.modules``), the way Lambda puts the CodeUri directory first on ``sys.path``. The
+local stack does this inside each function's sandbox process (``sandbox_runtime.py``);
+tests also load handlers in-process with it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
@@ -50,14 +52,21 @@ class LambdaContext:
 
 @dataclass
 class LoadedFunction:
-    """One function of the template with its handler imported (cold start done)."""
+    """One function of the template with its handler imported (cold start done): one
+    Lambda execution environment, so one invocation at a time (callers from several
+    threads take turns; Powertools' resolver keeps the current event on its instance)."""
 
     spec: FunctionSpec
     handler: Handler
     region: str
+    _turn: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def invoke(self, event: dict[str, Any]) -> Any:
         """Call the handler like Lambda does; warns when the template's Timeout is exceeded."""
+        with self._turn:
+            return self._invoke(event)
+
+    def _invoke(self, event: dict[str, Any]) -> Any:
         context = LambdaContext(self.spec, self.region)
         try:
             return self.handler(event, context)
@@ -80,34 +89,6 @@ def load_function(spec: FunctionSpec, region: str) -> LoadedFunction:
     if not callable(handler):
         raise AttributeError(f"{spec.logical_id}: {path} has no callable {attr!r}")
     return LoadedFunction(spec=spec, handler=handler, region=region)
-
-
-def load_all(specs: list[FunctionSpec], region: str) -> dict[str, LoadedFunction]:
-    """Load every function, ``{logical id: LoadedFunction}``; logs each cold start in ms.
-
-    A function whose module fails to import is logged and kept: each invocation raises
-    the import error, as Lambda answers ``Runtime.ImportModuleError`` (API Gateway → 500).
-    """
-    loaded: dict[str, LoadedFunction] = {}
-    for spec in specs:
-        started = time.perf_counter()
-        try:
-            loaded[spec.logical_id] = load_function(spec, region)
-        except Exception as exc:
-            log.error("cannot load %s (%s): %s: %s", spec.logical_id, spec.code_dir,
-                      type(exc).__name__, exc)
-            loaded[spec.logical_id] = LoadedFunction(spec, _broken(spec, exc), region)
-            continue
-        log.info("loaded %s from %s in %.0f ms", spec.logical_id, spec.code_dir,
-                 (time.perf_counter() - started) * 1000)
-    return loaded
-
-
-def _broken(spec: FunctionSpec, error: Exception) -> Handler:
-    def handler(event: dict[str, Any], context: Any) -> Any:
-        raise ImportError(f"Runtime.ImportModuleError: {spec.logical_id}: {error}") from error
-
-    return handler
 
 
 def _import_file(name: str, path: str) -> ModuleType:

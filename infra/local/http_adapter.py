@@ -1,8 +1,18 @@
-"""HTTP server standing in for API Gateway: request → v2.0 event → handler → response.
+"""HTTP server standing in for API Gateway: request → v2.0 event → function → response.
 
 A ``ThreadingHTTPServer`` (daemon threads, HTTP/1.1 keep-alive). ``disable_nagle_algorithm``
 is set because http.server writes headers and body separately: with Nagle's algorithm and
-delayed ACKs a keep-alive client waits ~40 ms for every response.
+delayed ACKs a keep-alive client waits ~40 ms for every response. Functions are invoked
+through their sandbox pools (``sandbox.FunctionPool``): this process only parses HTTP.
+
+- Methods other than GET/HEAD/POST/PUT/PATCH/DELETE/OPTIONS → JSON 405 ``{"detail"}``;
+  HEAD is answered like GET without the body. Malformed requests → JSON 400.
+- A request whose line, headers or body stall for ``request_timeout_s`` (10 s) on the
+  socket is dropped and its connection closed (a stalled body first gets a JSON 408);
+  an idle keep-alive connection is closed after the same time.
+- Extension point: ``ApiServer.hooks`` are tried in order before anything else (the body
+  is not read yet); each gets the request handler and returns True when it answered (e.g.
+  a static page at ``/``, or a WebSocket upgrade, which must clear the socket timeout).
 """
 
 from __future__ import annotations
@@ -14,8 +24,9 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 
 from infra.local.apigw import (
     InvalidToken,
@@ -25,7 +36,6 @@ from infra.local.apigw import (
     cors_response_headers,
     lambda_response,
 )
-from infra.local.functions import LoadedFunction
 from infra.local.template_model import CorsSpec
 
 log = logging.getLogger("local.http")
@@ -33,6 +43,19 @@ log = logging.getLogger("local.http")
 _NOT_FOUND = json.dumps({"message": "Not Found"}).encode()
 _INTERNAL = json.dumps({"message": "Internal Server Error"}).encode()
 _UNAUTHORIZED = json.dumps({"message": "Unauthorized"}).encode()
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+REQUEST_TIMEOUT_S = 10.0
+
+
+class Invoker(Protocol):
+    """A function behind a route (``sandbox.FunctionPool``)."""
+
+    spec: Any
+
+    def invoke(self, event: dict[str, Any]) -> Any: ...
+
+
+LocalHandler = Callable[["_Handler"], bool]
 
 
 class ApiServer(ThreadingHTTPServer):
@@ -45,15 +68,17 @@ class ApiServer(ThreadingHTTPServer):
     def __init__(
         self,
         address: tuple[str, int],
-        functions: dict[str, LoadedFunction],
+        functions: dict[str, Invoker],
         cors: CorsSpec | None,
+        request_timeout_s: float = REQUEST_TIMEOUT_S,
     ) -> None:
         routes = [(r, lid) for lid, fn in functions.items() for r in fn.spec.routes]
         self.router = Router(routes)
         self.functions = functions
         self.cors = cors
-        # Served before routing: the WebSocket gateway and the console (infra/local/live.py).
-        self.hooks: list[Callable[[BaseHTTPRequestHandler], bool]] = []
+        self.request_timeout_s = request_timeout_s
+        # Served before routing (see the module docstring), e.g. a console or a WebSocket.
+        self.hooks: list[LocalHandler] = []
         super().__init__(address, _Handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -81,6 +106,10 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "local-apigw"
     sys_version = ""
 
+    def setup(self) -> None:
+        self.timeout = self.server.request_timeout_s  # socket timeout of every read and write
+        super().setup()
+
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         self._dispatch()
 
@@ -89,11 +118,33 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass  # one line per invocation is written by _dispatch instead
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None
+                   ) -> None:
+        """http.server's own answers (bad request line, unknown method) as JSON; an unknown
+        method is 405 (http.server says 501)."""
+        headers = [("content-type", "application/json")]
+        if code == HTTPStatus.NOT_IMPLEMENTED:
+            code, message = HTTPStatus.METHOD_NOT_ALLOWED, "Method Not Allowed"
+            headers.append(("allow", ", ".join(METHODS)))
+        detail = message or HTTPStatus(code).phrase
+        try:
+            self._send(code, headers, json.dumps({"detail": detail}).encode(), close=True)
+        except OSError:
+            return
+        log.info("http %s %s -> %d %s", self.command, getattr(self, "path", ""), code, detail)
+
     def _dispatch(self) -> None:
         if any(hook(self) for hook in self.server.hooks):
             return
         started = time.perf_counter()
-        body = self._read_body()
+        try:
+            body = self._read_body()
+        except TimeoutError:
+            self.send_error(HTTPStatus.REQUEST_TIMEOUT, "Request body not received in time")
+            return
+        except ValueError as exc:
+            self.send_error(HTTPStatus.BAD_REQUEST, f"Malformed request body: {exc}")
+            return
         raw_path, _, raw_query = self.path.partition("?")
         origin = self.headers.get("origin", "")
         cors = self.server.cors
@@ -101,7 +152,8 @@ class _Handler(BaseHTTPRequestHandler):
                 and self.headers.get("access-control-request-method")):
             self._send(204, cors_preflight_headers(cors, origin), b"")
             return
-        match = self.server.router.match(self.command, raw_path)
+        method = "GET" if self.command == "HEAD" else self.command  # HEAD: GET without a body
+        match = self.server.router.match(method, raw_path)
         if match is None:
             self._send(404, [("content-type", "application/json")], _NOT_FOUND)
             log.info("http %s %s -> 404 no route (%.1f ms)", self.command, raw_path,
@@ -109,7 +161,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         function = self.server.functions[match.target]
         try:
-            event = build_event(self.command, raw_path, raw_query, list(self.headers.items()),
+            event = build_event(method, raw_path, raw_query, list(self.headers.items()),
                                 body, match, self.client_address[0])
         except InvalidToken as exc:
             log.warning("http %s %s -> 401 %s", self.command, raw_path, exc)
@@ -125,18 +177,26 @@ class _Handler(BaseHTTPRequestHandler):
                  match.route.route_key, raw_path, status, (time.perf_counter() - started) * 1000)
 
     def _invoke(
-        self, function: LoadedFunction, event: dict[str, Any]
+        self, function: Invoker, event: dict[str, Any]
     ) -> tuple[int, list[tuple[str, str]], bytes]:
         try:
             return lambda_response(function.invoke(event))
-        except Exception:  # API Gateway answers 500 when the integration fails
-            log.error("%s raised:\n%s", function.spec.logical_id, traceback.format_exc())
+        except Exception as exc:  # API Gateway answers 500 when the integration fails
+            log.error("%s failed: %s\n%s", function.spec.logical_id, exc,
+                      getattr(exc, "trace", "") or traceback.format_exc())
             return 500, [("content-type", "application/json")], _INTERNAL
 
     def _read_body(self) -> bytes:
+        """The request body (Content-Length or chunked); TimeoutError when it stalls,
+        ValueError when its framing is malformed."""
         length = int(self.headers.get("content-length") or 0)
+        if length < 0:
+            raise ValueError("negative Content-Length")
         if length:
-            return self.rfile.read(length)
+            body = self.rfile.read(length)
+            if len(body) < length:  # the client closed its side early
+                raise ValueError("body shorter than Content-Length")
+            return body
         if "chunked" in (self.headers.get("transfer-encoding") or "").lower():
             return self._read_chunked()
         return b""
@@ -151,11 +211,14 @@ class _Handler(BaseHTTPRequestHandler):
             chunks.append(self.rfile.read(size))
             self.rfile.readline()
 
-    def _send(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+    def _send(self, status: int, headers: list[tuple[str, str]], body: bytes,
+              close: bool = False) -> None:
         self.send_response(status)
         for name, value in headers:
             if name not in ("content-length", "connection", "transfer-encoding"):
                 self.send_header(name, value)
+        if close:
+            self.send_header("connection", "close")  # sets close_connection too
         self.send_header("content-length", str(len(body)))
         self.end_headers()
         if self.command != "HEAD" and body:

@@ -19,7 +19,8 @@ class StackProcess:
     """``python -m infra.local.stack`` in its own process group, logging to ``log_path``.
 
     ``extra_env`` is added to the environment (e.g. ``WORKERS``, ``FARGATE_MIN_CANDLES``);
-    ``API_URL``/``AWS_ENDPOINT_URL`` of the caller are not passed on.
+    ``API_URL``/``AWS_ENDPOINT_URL`` of the caller are not passed on. It keeps no state
+    (``LOCAL_STATE_DIR=""``) unless ``extra_env`` names a directory.
     """
 
     def __init__(self, log_path: Path, **extra_env: str) -> None:
@@ -29,7 +30,8 @@ class StackProcess:
         self.log_path = log_path
         env = {k: v for k, v in os.environ.items() if k not in ("API_URL", "AWS_ENDPOINT_URL")}
         env.update(HOST="127.0.0.1", PORT=str(port), MOTO_PORT=str(moto_port),
-                   PYTHONUNBUFFERED="1", **extra_env)
+                   PYTHONUNBUFFERED="1", LOCAL_STATE_DIR="")
+        env.update(extra_env)
         with open(log_path, "wb") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "infra.local.stack"], cwd=REPO_ROOT, env=env,

@@ -1,16 +1,22 @@
-"""``python -m infra.local.stack``: the whole service on a laptop, in one foreground process.
+"""``python -m infra.local.stack``: the whole service on a laptop, one foreground command.
 
-moto (DynamoDB, SQS, S3) bootstrapped from template.yaml → demo candles → every Lambda
-handler loaded in-process → SQS dispatcher (the event source mappings) → HTTP server in
-place of API Gateway. Ctrl-C (or SIGTERM) stops everything and exits 0.
+moto (DynamoDB, SQS, S3) bootstrapped from template.yaml → saved state reloaded (.local/)
+→ demo candles → one sandbox pool per Lambda function (processes started on first use,
+sandbox.py) → SQS dispatcher (the event source mappings) → schedules (the reaper) → HTTP
+server in place of API Gateway. Ctrl-C (or SIGTERM) stops everything, saves the state and
+exits 0.
 
 Environment (flags win): PORT (8000), HOST (127.0.0.1), WORKERS (2 worker pollers),
 MOTO_PORT (free port), LOCAL_VISIBILITY_TIMEOUT (seconds; overrides every queue's
 VisibilityTimeout), DATA_DIRS (``dir1:dir2`` of SYMBOL-TF.csv files), SEED_DEMO (1; 0 skips
 the demo candles), TEMPLATE (template.yaml of the repository), FARGATE_MIN_CANDLES (unset/0:
 off; N: runs estimated at N candles or more go to the Fargate stand-in, a subprocess running
-infra/fargate/entry.py), FANOUT_MIN_CANDLES (the template's FanoutMinCandles: runs with 2+
-symbols from this many candles fan out on the Step Functions state machine).
+infra/fargate/entry.py), LOCAL_API_CONCURRENCY (4 sandboxes per API function at most),
+LOCAL_LEASE_SECONDS (replaces LEASE_SECONDS), LOCAL_SCHEDULE_RATE_S (replaces every schedule's
+rate), LOCAL_STATE_DIR (.local; "" = keep no state), LOCAL_WORKER_NICE (10: CPU niceness of
+the queue-driven sandboxes, so the API's stay responsive while backtests run),
+FANOUT_MIN_CANDLES (the template's FanoutMinCandles: runs with 2+ symbols from this many
+candles fan out on the Step Functions state machine).
 """
 
 from __future__ import annotations
@@ -27,13 +33,14 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.local import demo_data
+from infra.local import demo_data, local_state
 from infra.local.dispatcher import Dispatcher, Source
 from infra.local.emulation import Emulation, start_emulation
-from infra.local.fargate import SubprocessLauncher
-from infra.local.functions import LoadedFunction, load_all
 from infra.local.http_adapter import ApiServer
 from infra.local.live import LiveParts, set_callback_url, start_live
+from infra.local.naming import ACCOUNT_ID
+from infra.local.sandbox import FunctionPool
+from infra.local.scheduler import Scheduler, Timer
 
 log = logging.getLogger("local.stack")
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -50,6 +57,11 @@ class StackConfig:
     seed_demo: bool = True
     data_dirs: tuple[str, ...] = ()
     fargate_min_candles: int = 0  # 0 = every run in the worker "Lambda"
+    api_concurrency: int = 4  # sandboxes per function without SQS source or reserved concurrency
+    lease_seconds: int | None = None  # replaces every function's LEASE_SECONDS
+    schedule_rate_s: float | None = None  # replaces every schedule's rate
+    state_dir: Path | None = None  # saved at a clean stop, reloaded at start; None = off
+    background_nice: int = 10  # CPU niceness of queue-driven sandboxes (worker, DLQ)
     fanout_min_candles: int | None = None  # None = the template's FanoutMinCandles
 
 
@@ -58,10 +70,11 @@ class RunningStack:
     """Handles of a started stack; ``stop()`` shuts it down in reverse order."""
 
     emulation: Emulation
-    functions: dict[str, LoadedFunction]
+    functions: dict[str, FunctionPool]
     dispatcher: Dispatcher
+    scheduler: Scheduler
     api: ApiServer
-    fargate: SubprocessLauncher | None = None
+    state_dir: Path | None = None
     live: LiveParts | None = None
 
     @property
@@ -70,61 +83,92 @@ class RunningStack:
 
     def stop(self) -> None:
         self.dispatcher.request_stop()  # pollers wind down while the API stops
+        self.scheduler.request_stop()
         if self.live is not None:
             self.live.stop()
         self.api.shutdown()
         self.api.server_close()
+        for pool in self.functions.values():  # a busy worker is stopped, not awaited: its
+            pool.close()  # message stays in the queue and its task is re-sent at restart
         self.dispatcher.stop()
-        if self.fargate is not None:
-            self.fargate.stop()
+        self.scheduler.stop()
+        if self.state_dir is not None:
+            local_state.save(self.emulation, self.state_dir)
         self.emulation.stop()
 
 
 def start_stack(config: StackConfig) -> RunningStack:
-    """Start every part; returns once the API accepts requests."""
+    """Start every part; returns once the API accepts requests (sandboxes start on first use)."""
     overrides = ({"FanoutMinCandles": str(config.fanout_min_candles)}
                  if config.fanout_min_candles else None)
     emu = start_emulation(config.template, config.moto_port, config.visibility_timeout_s,
                           parameter_overrides=overrides)
+    _apply_overrides(emu, config)
+    if config.state_dir is not None:
+        local_state.load(emu, config.state_dir)
     if config.seed_demo or config.data_dirs:
         bucket = emu.env.get("BUCKET") or emu.model.buckets[0].name
         demo_data.seed(emu.client("s3"), bucket, emu.env.get("DATA_PREFIX", "data/"),
                        config.data_dirs, synthetic=config.seed_demo)
-    set_callback_url(emu.model.functions, config.host, config.port)  # known port: before load
-    functions = load_all(emu.model.functions, emu.model.region)
-    fargate = _fargate_stand_in(emu, functions, config.fargate_min_candles)
+    set_callback_url(emu.model.functions, config.host, config.port)  # before the sandboxes
+    functions = _pools(emu, config)
     dispatcher = Dispatcher(_sources(emu, functions, config.workers),
                             lambda: emu.client("sqs"), emu.model.region)
     dispatcher.start()
+    scheduler = Scheduler(_timers(emu, functions, config.schedule_rate_s), emu.model.region)
+    scheduler.start()
     api = ApiServer((config.host, config.port), functions, emu.model.cors)
     live = start_live(emu, functions, api)  # WebSocket + console on the API's port
     api.serve_in_thread()  # accepting requests from here on
-    return RunningStack(emulation=emu, functions=functions, dispatcher=dispatcher, api=api,
-                        fargate=fargate, live=live)
+    if config.state_dir is not None:
+        local_state.resend_pending(emu)
+    return RunningStack(emulation=emu, functions=functions, dispatcher=dispatcher,
+                        scheduler=scheduler, api=api, state_dir=config.state_dir, live=live)
 
 
-def _fargate_stand_in(emu: Emulation, functions: dict[str, LoadedFunction],
-                      min_candles: int) -> SubprocessLauncher | None:
-    """With ``min_candles`` > 0, route long runs to a subprocess container: the threshold
-    goes into the worker's settings, the launcher into its (in-process) services."""
-    if min_candles <= 0:
-        return None
-    worker = functions["WorkerFunction"].spec
-    emu.env["FARGATE_MIN_CANDLES"] = worker.environment["FARGATE_MIN_CANDLES"] = str(min_candles)
-    os.environ["FARGATE_MIN_CANDLES"] = str(min_candles)  # settings are read on first use
-    launcher = SubprocessLauncher({**emu.env, **worker.environment})
-    from backtest_core.services import services  # the handlers' shared services
-
-    svc = services()
-    if svc.settings.fargate_min_candles != min_candles:
-        raise RuntimeError("the worker's settings were read before FARGATE_MIN_CANDLES was set")
-    svc.launcher = launcher
-    log.info("Fargate stand-in on: runs of >= %d estimated candles go to a subprocess",
-             min_candles)
-    return launcher
+def _apply_overrides(emu: Emulation, config: StackConfig) -> None:
+    """Local knobs that replace a template value in every function that has it."""
+    overrides = {
+        "LEASE_SECONDS": config.lease_seconds,
+        "JOBS_VISIBILITY_TIMEOUT_S": config.visibility_timeout_s,
+    }
+    for fn in emu.model.functions:
+        for key, value in overrides.items():
+            if value is not None and key in fn.environment:
+                fn.environment[key] = str(value)
+    if config.lease_seconds is not None:
+        log.warning("LEASE_SECONDS overridden to %ss (LOCAL_LEASE_SECONDS)", config.lease_seconds)
+    if config.fargate_min_candles > 0:
+        worker = next(f for f in emu.model.functions if f.logical_id == "WorkerFunction")
+        worker.environment["FARGATE_MIN_CANDLES"] = str(config.fargate_min_candles)
+        log.info("Fargate stand-in on: runs of >= %d estimated candles go to a subprocess",
+                 config.fargate_min_candles)
 
 
-def _sources(emu: Emulation, functions: dict[str, LoadedFunction], workers: int) -> list[Source]:
+def _pools(emu: Emulation, config: StackConfig) -> dict[str, FunctionPool]:
+    """One sandbox pool per function. Concurrency: its SQS pollers (worker: WORKERS, a
+    dead-letter handler: 1), else ReservedConcurrentExecutions, else ``api_concurrency``."""
+    dead_letter_queues = {q.redrive_target for q in emu.model.queues if q.redrive_target}
+    pools: dict[str, FunctionPool] = {}
+    for spec in emu.model.functions:
+        pollers = sum(_pollers(e.queue_logical_id, dead_letter_queues, config.workers)
+                      for e in spec.sqs_sources if e.enabled)
+        concurrency = pollers or (1 if spec.schedules and not spec.routes else 0) or (
+            spec.reserved_concurrency or config.api_concurrency)
+        hook = ("infra.local.fargate:install_stand_in"
+                if spec.logical_id == "WorkerFunction" and config.fargate_min_candles > 0
+                else None)
+        nice = config.background_nice if pollers else 0
+        pools[spec.logical_id] = FunctionPool(spec, emu.model.region, emu.env, concurrency,
+                                              nice, init_hook=hook)
+    return pools
+
+
+def _pollers(queue_logical_id: str, dead_letter_queues: set[str | None], workers: int) -> int:
+    return 1 if queue_logical_id in dead_letter_queues else max(1, workers)
+
+
+def _sources(emu: Emulation, functions: dict[str, FunctionPool], workers: int) -> list[Source]:
     """One Source per enabled SQS event; dead-letter queues get 1 poller, the others ``workers``."""
     dead_letter_queues = {q.redrive_target for q in emu.model.queues if q.redrive_target}
     sources = []
@@ -140,9 +184,22 @@ def _sources(emu: Emulation, functions: dict[str, LoadedFunction], workers: int)
                 queue_arn=queue.arn,
                 batch_size=event.batch_size,
                 report_batch_item_failures=event.report_batch_item_failures,
-                pollers=1 if queue.logical_id in dead_letter_queues else max(1, workers),
+                pollers=_pollers(queue.logical_id, dead_letter_queues, workers),
             ))
     return sources
+
+
+def _timers(emu: Emulation, functions: dict[str, FunctionPool],
+            rate_override_s: float | None) -> list[Timer]:
+    """One timer per enabled schedule event (EventBridge rule)."""
+    return [
+        Timer(function=fn, rate_s=rate_override_s or schedule.rate_s,
+              rule_arn=f"arn:aws:events:{emu.model.region}:{ACCOUNT_ID}:rule/"
+                       f"{fn.spec.name}-schedule-{index}")
+        for fn in functions.values()
+        for index, schedule in enumerate(fn.spec.schedules)
+        if schedule.enabled
+    ]
 
 
 def banner(stack: RunningStack, ready_s: float) -> str:
@@ -162,6 +219,10 @@ def banner(stack: RunningStack, ready_s: float) -> str:
         f"  CLI      source .venv/bin/activate && backtest --help   (or .venv/bin/backtest;"
         f" it talks to {api} via BACKTEST_API_URL or PORT)",
         "  Demo candles BTC_KRW, ETH_KRW (1d, 1h; 2024-2025) are SYNTHETIC, not market data.",
+        "  Functions run in sandboxes started on first use (pgrep -af 'sandbox ').",
+        (f"  State is saved in {stack.state_dir} at Ctrl-C and reloaded at start"
+         " (a hard kill loses what changed since)." if stack.state_dir else
+         "  No state is kept (LOCAL_STATE_DIR is empty)."),
         "  Ctrl-C stops everything.",
     ])
 
@@ -188,8 +249,22 @@ def parse_config(argv: list[str] | None = None) -> StackConfig:
         seed_demo=env.get("SEED_DEMO", "1") != "0",
         data_dirs=tuple(d for d in env.get("DATA_DIRS", "").split(os.pathsep) if d),
         fargate_min_candles=int(env.get("FARGATE_MIN_CANDLES") or 0),
+        api_concurrency=int(env.get("LOCAL_API_CONCURRENCY") or 4),
+        lease_seconds=_optional_int(env.get("LOCAL_LEASE_SECONDS")),
+        schedule_rate_s=float(env["LOCAL_SCHEDULE_RATE_S"]) if env.get(
+            "LOCAL_SCHEDULE_RATE_S") else None,
+        state_dir=_state_dir(env.get("LOCAL_STATE_DIR", str(REPO_ROOT / ".local"))),
+        background_nice=int(env.get("LOCAL_WORKER_NICE") or 10),
         fanout_min_candles=int(env.get("FANOUT_MIN_CANDLES") or 0) or None,
     )
+
+
+def _optional_int(value: str | None) -> int | None:
+    return int(value) if value else None
+
+
+def _state_dir(value: str) -> Path | None:
+    return Path(value) if value.strip() else None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ environment, HttpApi routes and SQS event sources) and the HttpApi CORS configur
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from infra.local.cfn import Resolver, load_template
 from infra.local.naming import ACCOUNT_ID, register_physical_names
 
 DEFAULT_STACK_NAME = "backtest-local"
+log = logging.getLogger("local.template")
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,27 @@ class StreamSourceSpec:
 
 
 @dataclass(frozen=True)
+class ScheduleSpec:
+    """An EventBridge schedule event (SAM ``Schedule``/``ScheduleV2``): ``rate(...)`` only."""
+
+    rate_s: int
+    enabled: bool = True
+
+
+_RATE_UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400,
+               "days": 86400}
+
+
+def parse_rate(expression: str) -> int:
+    """Seconds of ``rate(5 minutes)``; ValueError for anything else (cron is not emulated)."""
+    inner = expression.strip()
+    if not (inner.startswith("rate(") and inner.endswith(")")):
+        raise ValueError(f"only rate() schedules are emulated locally, not {expression!r}")
+    value, _, unit = inner[5:-1].strip().partition(" ")
+    return int(value) * _RATE_UNITS[unit.strip()]
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     logical_id: str
     name: str
@@ -93,6 +116,8 @@ class FunctionSpec:
     sqs_sources: list[SqsSourceSpec] = field(default_factory=list)
     stream_sources: list[StreamSourceSpec] = field(default_factory=list)
     websocket_routes: list[str] = field(default_factory=list)  # "$connect", "$disconnect"
+    schedules: list[ScheduleSpec] = field(default_factory=list)
+    reserved_concurrency: int | None = None
 
 
 @dataclass(frozen=True)
@@ -252,6 +277,7 @@ def _function(
     routes: list[RouteSpec] = []
     sources: list[SqsSourceSpec] = []
     streams: list[StreamSourceSpec] = []
+    schedules: list[ScheduleSpec] = []
     for event in (raw_props.get("Events") or {}).values():
         eprops = r.resolve(event.get("Properties") or {})
         if event.get("Type") == "HttpApi":
@@ -268,6 +294,15 @@ def _function(
             )
         elif event.get("Type") == "DynamoDB":
             streams.append(_stream_source(eprops, arn_to_queue))
+        elif event.get("Type") in ("Schedule", "ScheduleV2"):
+            expression = str(eprops.get("Schedule") or eprops.get("ScheduleExpression"))
+            enabled = eprops.get("Enabled", eprops.get("State", True) != "DISABLED")
+            try:
+                schedules.append(ScheduleSpec(parse_rate(expression),
+                                              str(enabled).lower() == "true"))
+            except (ValueError, KeyError):
+                log.warning("%s: schedule %r is not emulated locally (rate() only)", lid,
+                            expression)
     code_uri = props.get("CodeUri", globals_fn.get("CodeUri", "."))
     return FunctionSpec(
         logical_id=lid,
@@ -281,6 +316,8 @@ def _function(
         sqs_sources=sources,
         stream_sources=streams,
         websocket_routes=websocket_routes,
+        schedules=schedules,
+        reserved_concurrency=_optional_int(props.get("ReservedConcurrentExecutions")),
     )
 
 
@@ -314,6 +351,12 @@ def _websocket_routes(r: Resolver, resources: dict[str, Any]) -> dict[str, list[
         if function in resources:
             out.setdefault(function, []).append(str(props["RouteKey"]))
     return out
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None or value == "" else int(value)
+
+
 def _state_machine(r: Resolver, lid: str, res: dict[str, Any], root: Path) -> StateMachineSpec:
     """The definition file with ``${Name}`` substitutions applied, as SAM does."""
     props = r.resolve(res.get("Properties") or {})

@@ -3,7 +3,9 @@
 Proves, independent of the real functions: SQS redelivery after the (overridden)
 visibility timeout, moto's redrive to the DLQ after maxReceiveCount receives, the DLQ
 handler being invoked; the API Gateway v2.0 event the HTTP adapter builds; 404 for an
-unknown route; CORS preflight; keep-alive latency.
+unknown route; CORS preflight; keep-alive latency. Sandbox behaviour (own processes,
+warm reuse, concurrency, Timeout, kill -9, schedules) is in test_local_sandboxes.py. The
+template, handlers and the ``stack`` fixture are in harness_stack.py.
 """
 
 from __future__ import annotations
@@ -11,164 +13,13 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import os
 import statistics
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from infra.local.stack import RunningStack, StackConfig, start_stack
-
-TEMPLATE = """
-Transform: AWS::Serverless-2016-10-31
-Parameters:
-  Stage: {Type: String, Default: test}
-Globals:
-  Function:
-    Handler: app.lambda_handler
-    Timeout: 5
-    Environment:
-      Variables:
-        WORK_QUEUE_URL: !Ref WorkQueue
-        STAGE: !Sub "harness-${Stage}"
-Resources:
-  Api:
-    Type: AWS::Serverless::HttpApi
-    Properties:
-      CorsConfiguration:
-        AllowOrigins: ["https://app.test"]
-        AllowMethods: [GET, POST]
-        AllowHeaders: [content-type, authorization]
-        ExposeHeaders: [x-route]
-        MaxAge: 60
-  DeadQueue:
-    Type: AWS::SQS::Queue
-  WorkQueue:
-    Type: AWS::SQS::Queue
-    Properties:
-      VisibilityTimeout: 3600
-      RedrivePolicy: {deadLetterTargetArn: !GetAtt DeadQueue.Arn, maxReceiveCount: 2}
-  EchoFunction:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: fns/echo
-      Events:
-        Item: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: "/api/items/{item_id}", Method: GET}}
-        Special: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /api/items/special, Method: GET}}
-        Post: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /api/echo, Method: POST}}
-        Binary: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /api/binary, Method: GET}}
-  WorkerFunction:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: fns/worker
-      Events:
-        Jobs:
-          Type: SQS
-          Properties:
-            Queue: !GetAtt WorkQueue.Arn
-            BatchSize: 1
-            FunctionResponseTypes: [ReportBatchItemFailures]
-  DeadFunction:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: fns/dead
-      Events:
-        Dead:
-          Type: SQS
-          Properties:
-            Queue: !GetAtt DeadQueue.Arn
-            FunctionResponseTypes: [ReportBatchItemFailures]
-"""
-
-ECHO = '''
-import base64, json, os
-STAGE_AT_COLD_START = os.environ["STAGE"]
-
-def lambda_handler(event, context):
-    if event["rawPath"] == "/api/binary":
-        return {"statusCode": 200, "headers": {"content-type": "application/octet-stream"},
-                "body": base64.b64encode(b"\\x00\\x01\\xff").decode(), "isBase64Encoded": True}
-    body = {"event": event, "stage": STAGE_AT_COLD_START,
-            "remaining_ms": context.get_remaining_time_in_millis(),
-            "function_name": context.function_name}
-    return {"statusCode": 200, "headers": {"content-type": "application/json",
-            "x-route": event["routeKey"]}, "cookies": ["a=1"], "body": json.dumps(body)}
-'''
-
-WORKER = '''
-CALLS = []  # (body, ApproximateReceiveCount) per delivery
-
-def lambda_handler(event, context):
-    failures = []
-    for record in event["Records"]:
-        CALLS.append((record["body"], int(record["attributes"]["ApproximateReceiveCount"])))
-        if record["body"].startswith("raise"):
-            raise RuntimeError("transient error, SQS will retry")
-        if record["body"].startswith("fail"):
-            failures.append({"itemIdentifier": record["messageId"]})
-    return {"batchItemFailures": failures}
-'''
-
-DEAD = '''
-CALLS = []  # records seen by the DLQ handler
-
-def lambda_handler(event, context):
-    CALLS.extend(event["Records"])
-    return {"batchItemFailures": []}
-'''
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    root = tmp_path_factory.mktemp("harness")
-    (root / "template.yaml").write_text(TEMPLATE)
-    for name, code in {"echo": ECHO, "worker": WORKER, "dead": DEAD}.items():
-        (root / "fns" / name).mkdir(parents=True)
-        (root / "fns" / name / "app.py").write_text(code)
-    saved_env = dict(os.environ)
-    running = start_stack(StackConfig(template=root / "template.yaml", port=0, workers=2,
-                                      visibility_timeout_s=1, seed_demo=False))
-    try:
-        yield running
-    finally:
-        running.stop()
-        os.environ.clear()
-        os.environ.update(saved_env)
-
-
-def handler_calls(stack: RunningStack, logical_id: str) -> list[Any]:
-    return stack.functions[logical_id].handler.__globals__["CALLS"]
-
-
-def wait_until(condition: Callable[[], bool], deadline_s: float, what: str) -> None:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)  # poll interval of a deadline loop
-    pytest.fail(f"not within {deadline_s} s: {what}")
-
-
-def request(stack: RunningStack, method: str, path: str, body: bytes | None = None,
-            headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    conn = http.client.HTTPConnection(stack.api.server_address[0], stack.api.server_address[1],
-                                      timeout=10)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        resp = conn.getresponse()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
-    finally:
-        conn.close()
-
-
-def jwt(claims: dict[str, Any]) -> str:
-    def part(obj: dict[str, Any]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
-
-    return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"
+from infra.local.stack import RunningStack
+from tests.integration.harness_stack import handler_calls, jwt, request, wait_until
 
 
 def test_given_reported_failure_when_visibility_expires_then_redelivered_and_dead_lettered(
@@ -179,12 +30,14 @@ def test_given_reported_failure_when_visibility_expires_then_redelivered_and_dea
 
     sqs.send_message(QueueUrl=work_url, MessageBody="fail-1")  # type: ignore[attr-defined]
 
-    dead = handler_calls(stack, "DeadFunction")
-    wait_until(lambda: any(r["body"] == "fail-1" for r in dead), 20, "fail-1 reaches the DLQ")
+    def dead() -> list[Any]:
+        return handler_calls(stack, "DeadFunction")
+
+    wait_until(lambda: any(r["body"] == "fail-1" for r in dead()), 20, "fail-1 reaches the DLQ")
     receives = [count for body, count in handler_calls(stack, "WorkerFunction")
                 if body == "fail-1"]
     assert receives == [1, 2]  # maxReceiveCount 2: delivered twice, then moved by moto
-    record = next(r for r in dead if r["body"] == "fail-1")
+    record = next(r for r in dead() if r["body"] == "fail-1")
     assert record["eventSource"] == "aws:sqs"
     assert record["eventSourceARN"] == stack.emulation.model.queue("DeadQueue").arn
     assert {"messageId", "receiptHandle", "md5OfBody", "awsRegion", "attributes"} <= set(record)
@@ -198,8 +51,8 @@ def test_given_handler_raises_when_polled_then_whole_batch_is_retried_then_dead_
     sqs.send_message(QueueUrl=stack.emulation.queue_urls["WorkQueue"],  # type: ignore[attr-defined]
                      MessageBody="raise-1")
 
-    dead = handler_calls(stack, "DeadFunction")
-    wait_until(lambda: any(r["body"] == "raise-1" for r in dead), 20, "raise-1 reaches the DLQ")
+    wait_until(lambda: any(r["body"] == "raise-1" for r in handler_calls(stack, "DeadFunction")),
+               20, "raise-1 reaches the DLQ")
     receives = [c for b, c in handler_calls(stack, "WorkerFunction") if b == "raise-1"]
     assert receives == [1, 2]
 
@@ -217,11 +70,13 @@ def test_given_success_when_polled_then_message_deleted_and_not_redelivered(
         attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)  # type: ignore[attr-defined]
         return sum(int(v) for v in attrs["Attributes"].values())
 
-    calls = handler_calls(stack, "WorkerFunction")
-    wait_until(lambda: any(b == "ok-1" for b, _ in calls), 10, "ok-1 delivered")
+    def calls() -> list[Any]:
+        return handler_calls(stack, "WorkerFunction")
+
+    wait_until(lambda: any(b == "ok-1" for b, _ in calls()), 10, "ok-1 delivered")
     # deleted, not merely in flight: an undeleted message counts as NotVisible
     wait_until(lambda: in_queue() == 0, 5, "ok-1 deleted")
-    assert [c for b, c in calls if b == "ok-1"] == [1]
+    assert [c for b, c in calls() if b == "ok-1"] == [1]
 
 
 def test_given_route_params_query_headers_body_and_jwt_when_called_then_v2_event_is_correct(

@@ -28,10 +28,6 @@ class ValidationFailed(BacktestError):
         return cls([{"loc": loc, "msg": msg, "type": type_}])
 
 
-class BadRequest(BacktestError):
-    status = 400
-
-
 class Unauthorized(BacktestError):
     """The authorizer's token has no usable ``sub`` (missing, empty, reserved or too long)."""
 
@@ -88,10 +84,6 @@ class PermanentTaskError(BacktestError):
 
 class TaskCancelled(BacktestError):
     """The task was cancelled while running: the worker stops and writes nothing more."""
-
-
-class LeaseLost(BacktestError):
-    """Another attempt took the task over: this worker stops and writes nothing more."""
 
 
 class TransitionRefused(BacktestError):

@@ -250,6 +250,7 @@ class TaskRecord(BaseModel):
     stage: str | None = None
     attempt: int = 0
     lease_expires_at: int | None = None
+    requeued_at: int | None = None  # epoch s of the reaper's last re-send (usecases/reaper.py)
     started_at: str | None = None
     finished_at: str | None = None
     error: str | None = None

@@ -4,11 +4,18 @@ Every transition names its allowed source states in a ``ConditionExpression``; w
 condition fails, the current record is returned inside ``TransitionRefused`` so the caller
 answers from it. Records past ``expires_at`` are treated as gone (DynamoDB deletes them
 up to days late; moto never does).
+
+``lease_expires_at`` says until when someone vouches for a live task: the queue message of
+a ``queued`` task (set at create to one visibility period), the worker's attempt of a
+``running`` one (claim + heartbeat). Terminal writes remove it, so the sparse index
+``status-lease_expires_at-index`` holds live tasks only and the reaper finds the ones
+nobody vouches for any more with a query, never a scan.
+
+Items are converted by ``items.py`` (boto3's TypeSerializer/TypeDeserializer).
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -16,10 +23,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from backtest_core.errors import TransitionRefused
+from backtest_core.items import from_item, to_attr, to_item
 from backtest_core.models import BacktestRequest, TaskRecord, TaskStatus
 from backtest_core.timeutil import epoch_s, iso
 
 OWNER_INDEX = "owner-created_at-index"
+LEASE_INDEX = "status-lease_expires_at-index"  # sparse: live tasks only (see module doc)
 # DynamoDB refuses (ValidationException) a partition key over 2048 bytes, even on reads;
 # such an id can never exist, so it reads as missing instead of a 500 (moto does not check).
 MAX_KEY_BYTES = 2048
@@ -32,10 +41,11 @@ def _storable(task_id: str) -> bool:
 class TaskRepository:
     """Data access for task records. ``table`` is a boto3 DynamoDB client; times are UTC."""
 
-    def __init__(self, ddb: Any, table: str, ttl_hours: float):
+    def __init__(self, ddb: Any, table: str, ttl_hours: float, queued_lease_s: int = 5400):
         self._ddb = ddb
         self._table = table
         self._ttl = timedelta(hours=ttl_hours)
+        self._queued_lease_s = queued_lease_s  # the jobs queue's visibility timeout
 
     # --- reads -------------------------------------------------------------------------
     def get(self, task_id: str, now: datetime) -> TaskRecord | None:
@@ -77,6 +87,25 @@ class TaskRepository:
         resp = self._ddb.query(**kwargs)
         return resp.get("Items", []), resp.get("LastEvaluatedKey")
 
+    def unvouched(self, status: TaskStatus, now: datetime, limit: int) -> list[TaskRecord]:
+        """Up to ``limit`` live ``status`` tasks whose lease expired before ``now``, oldest
+        lease first (a query of the sparse lease index)."""
+        records: list[TaskRecord] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table, "IndexName": LEASE_INDEX,
+            "KeyConditionExpression": "#s = :s AND lease_expires_at < :now",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":s": {"S": status.value},
+                                          ":now": {"N": str(epoch_s(now))}},
+        }
+        while len(records) < limit:
+            resp = self._ddb.query(**kwargs, Limit=limit - len(records))
+            records += [r for item in resp.get("Items", []) if (r := _live(item, now))]
+            if not resp.get("LastEvaluatedKey"):
+                break
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        return records
+
     # --- transitions ---------------------------------------------------------------------
     def create(self, task_id: str, owner: str, request: BacktestRequest, now: datetime,
                shards_total: int = 0, shard_size: int = 0) -> TaskRecord:
@@ -84,9 +113,9 @@ class TaskRepository:
             task_id=task_id, owner=owner, status=TaskStatus.QUEUED, request=request,
             created_at=iso(now), updated_at=iso(now), expires_at=self._expiry(now),
             symbols_total=len(request.symbols), shards_total=shards_total,
-            shard_size=shard_size,
+            shard_size=shard_size, lease_expires_at=epoch_s(now) + self._queued_lease_s,
         )
-        item = _to_item(record)
+        item = to_item(record)
         self._ddb.put_item(
             TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(task_id)"
         )
@@ -156,7 +185,7 @@ class TaskRepository:
             "updated_at = :now, expires_at = :exp REMOVE lease_expires_at",
             "#s = :running AND attempt = :attempt",
             {":completed": "completed", ":one": 1, ":stage": "completed", ":key": result_key,
-             ":summary": json.dumps(summary), ":now": iso(now), ":exp": self._expiry(now),
+             ":summary": summary, ":now": iso(now), ":exp": self._expiry(now),
              ":running": "running", ":attempt": attempt},
         )
 
@@ -175,6 +204,43 @@ class TaskRepository:
             "SET #s = :failed, #e = :err, finished_at = :now, updated_at = :now, "
             "expires_at = :exp REMOVE lease_expires_at",
             condition, values, names={"#e": "error"},
+        )
+
+    def renew_queued(self, task_id: str, seen_lease: int, now: datetime) -> TaskRecord:
+        """The reaper re-sent a queued task's message: one more visibility period. Only if
+        nobody did so since ``seen_lease`` was read (at most one re-send per period)."""
+        return self._update(
+            task_id, "SET lease_expires_at = :lease, requeued_at = :epoch",
+            "#s = :queued AND lease_expires_at = :seen AND expires_at > :epoch",
+            {":lease": epoch_s(now) + self._queued_lease_s, ":epoch": epoch_s(now),
+             ":queued": "queued", ":seen": seen_lease},
+        )
+
+    def mark_requeued(self, task_id: str, attempt: int, now: datetime,
+                      not_since: int) -> TaskRecord:
+        """The reaper re-sends a running task whose lease expired (the next claim takes it
+        over as attempt + 1): only while that attempt's lease is still expired and no
+        re-send happened after ``not_since`` (epoch seconds)."""
+        return self._update(
+            task_id, "SET requeued_at = :epoch",
+            "#s = :running AND attempt = :attempt AND lease_expires_at < :epoch "
+            "AND (attribute_not_exists(requeued_at) OR requeued_at <= :since) "
+            "AND expires_at > :epoch",
+            {":epoch": epoch_s(now), ":running": "running", ":attempt": attempt,
+             ":since": not_since},
+        )
+
+    def fail_abandoned(self, task_id: str, attempt: int, error: str, now: datetime) -> TaskRecord:
+        """running → failed for an attempt whose lease expired (its worker is gone)."""
+        return self._update(
+            task_id,
+            "SET #s = :failed, #e = :err, finished_at = :now, updated_at = :now, "
+            "expires_at = :exp REMOVE lease_expires_at",
+            "#s = :running AND attempt = :attempt AND lease_expires_at < :epoch",
+            {":failed": "failed", ":err": error[:2000], ":now": iso(now),
+             ":exp": self._expiry(now), ":running": "running", ":attempt": attempt,
+             ":epoch": epoch_s(now)},
+            names={"#e": "error"},
         )
 
     def cancel(self, task_id: str, owner: str, now: datetime) -> TaskRecord:
@@ -237,7 +303,7 @@ class TaskRepository:
                 UpdateExpression=update,
                 ConditionExpression=condition,
                 ExpressionAttributeNames={"#s": "status", **(names or {})},
-                ExpressionAttributeValues={k: _attr(v) for k, v in values.items()},
+                ExpressionAttributeValues={k: to_attr(v) for k, v in values.items()},
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
@@ -249,44 +315,12 @@ class TaskRepository:
                 old = self._ddb.get_item(
                     TableName=self._table, Key={"task_id": {"S": task_id}}, ConsistentRead=True
                 ).get("Item")
-            raise TransitionRefused(task_id, _record(old) if old else None) from None
-        return _record(resp["Attributes"])
+            raise TransitionRefused(task_id, from_item(old) if old else None) from None
+        return from_item(resp["Attributes"])
 
 
 def _live(item: dict | None, now: datetime) -> TaskRecord | None:
     if not item:
         return None
-    record = _record(item)
+    record = from_item(item)
     return None if record.expires_at <= epoch_s(now) else record
-
-
-def _attr(value: Any) -> dict[str, Any]:
-    if isinstance(value, frozenset):  # a number set
-        return {"NS": [str(v) for v in sorted(value)]}
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, int | float | Decimal):
-        return {"N": str(value)}
-    return {"S": str(value)}
-
-
-def _to_item(record: TaskRecord) -> dict[str, Any]:
-    data = record.model_dump(mode="json", exclude_none=True)
-    data["request"] = record.request.canonical_json()
-    if record.summary is not None:
-        data["summary"] = record.summary.model_dump_json()
-    return {k: _attr(v) for k, v in data.items() if not isinstance(v, dict | list)}
-
-
-def _record(item: dict[str, Any]) -> TaskRecord:
-    data: dict[str, Any] = {}
-    for key, attr in item.items():
-        (kind, raw), = attr.items()
-        data[key] = float(raw) if kind == "N" else raw
-    for key in ("attempt", "expires_at", "lease_expires_at", "symbols_total", "symbols_done",
-                "shards_total", "shards_done", "shard_size"):
-        if key in data:
-            data[key] = int(data[key])
-    if isinstance(data.get("summary"), str):
-        data["summary"] = json.loads(data["summary"])
-    return TaskRecord.model_validate(data)

@@ -36,7 +36,8 @@ class Services:
         launcher = EcsLauncher(aws.client("ecs"), cfg) if cfg.fargate_enabled else None
         return cls(
             settings=cfg,
-            tasks=TaskRepository(aws.client("dynamodb"), cfg.tasks_table, cfg.task_ttl_hours),
+            tasks=TaskRepository(aws.client("dynamodb"), cfg.tasks_table, cfg.task_ttl_hours,
+                                 queued_lease_s=cfg.visibility_timeout_s),
             queue=JobQueue(aws.client("sqs"), cfg.jobs_queue_url),
             results=ResultStore(s3, cfg.bucket, cfg.results_prefix),
             candles=S3CandleReader(s3, cfg.bucket, cfg.data_prefix),

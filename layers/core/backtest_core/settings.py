@@ -20,6 +20,9 @@ class Settings(BaseModel):
     results_prefix: str = "results/"
     task_ttl_hours: float = Field(default=168, gt=0)
     lease_seconds: int = Field(default=60, ge=5)
+    visibility_timeout_s: int = Field(default=5400, ge=0, le=43200,
+                                      description="the jobs queue's VisibilityTimeout")
+    max_receives: int = Field(default=3, ge=1, description="the jobs queue's maxReceiveCount")
     environment: str = "dev"
     sync_max_candles: int = Field(default=200_000, ge=1)
     retry_backoff_s: int = Field(default=30, ge=0, le=43200,
@@ -68,6 +71,8 @@ class Settings(BaseModel):
             "results_prefix": "RESULTS_PREFIX",
             "task_ttl_hours": "TASK_TTL_HOURS",
             "lease_seconds": "LEASE_SECONDS",
+            "visibility_timeout_s": "JOBS_VISIBILITY_TIMEOUT_S",
+            "max_receives": "JOBS_MAX_RECEIVES",
             "environment": "ENVIRONMENT",
             "sync_max_candles": "SYNC_MAX_CANDLES",
             "progress_interval_s": "PROGRESS_INTERVAL_S",

@@ -50,6 +50,7 @@ FUNCTION_DIRS = {
     "WsDisconnectFunction": "functions/ws_disconnect",
     "WsAuthorizerFunction": "functions/ws_authorizer",
     "WsPushFunction": "functions/ws_push",
+    "ReaperFunction": "functions/reaper",
 }
 ENGINE_FUNCTIONS = {"WorkerFunction", "RunSyncFunction"}
 CONTRACT_ENV_VARS = {
@@ -289,21 +290,53 @@ def test_given_both_sqs_events_then_they_report_batch_item_failures(template):
 
 
 # ---------------------------------------------------------------- tables and bucket
-def test_given_the_tasks_table_then_key_ttl_and_owner_index_match_the_contract(template):
+def test_given_the_tasks_table_then_key_ttl_and_indexes_match_the_contract(template):
+    from backtest_core.repository import LEASE_INDEX, OWNER_INDEX
+
     table = template["Resources"]["TasksTable"]["Properties"]
     assert table["KeySchema"] == [{"AttributeName": "task_id", "KeyType": "HASH"}]
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert table["BillingMode"] == "PAY_PER_REQUEST"
     assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
-    (gsi,) = table["GlobalSecondaryIndexes"]
-    assert gsi["IndexName"] == "owner-created_at-index"
-    assert gsi["KeySchema"] == [
+    owner, lease = table["GlobalSecondaryIndexes"]
+    assert owner["IndexName"] == OWNER_INDEX == "owner-created_at-index"
+    assert owner["KeySchema"] == [
         {"AttributeName": "owner", "KeyType": "HASH"},
         {"AttributeName": "created_at", "KeyType": "RANGE"},
     ]
-    assert gsi["Projection"] == {"ProjectionType": "ALL"}
+    assert lease["IndexName"] == LEASE_INDEX == "status-lease_expires_at-index"
+    assert lease["KeySchema"] == [
+        {"AttributeName": "status", "KeyType": "HASH"},
+        {"AttributeName": "lease_expires_at", "KeyType": "RANGE"},
+    ]
+    assert owner["Projection"] == lease["Projection"] == {"ProjectionType": "ALL"}
     types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
-    assert types == {"task_id": "S", "owner": "S", "created_at": "S"}
+    assert types == {"task_id": "S", "owner": "S", "created_at": "S", "status": "S",
+                     "lease_expires_at": "N"}
+
+
+def test_given_the_reaper_then_it_runs_every_minute_with_least_privilege_and_an_alarm(template):
+    reaper = functions(template)["ReaperFunction"]["Properties"]
+    (event,) = reaper["Events"].values()
+    assert event == {"Type": "Schedule", "Properties": {
+        "Schedule": "rate(1 minute)", "Description": event["Properties"]["Description"]}}
+    queue = template["Resources"]["JobsQueue"]["Properties"]
+    assert reaper["Environment"]["Variables"]["JOBS_MAX_RECEIVES"] == str(
+        queue["RedrivePolicy"]["maxReceiveCount"])
+    assert global_env(template)["JOBS_VISIBILITY_TIMEOUT_S"] == {
+        "Ref": "JobsVisibilityTimeoutSeconds"}
+    (policy,) = reaper["Policies"]
+    grants = {(tuple(s["Action"]) if isinstance(s["Action"], list) else (s["Action"],),
+               json.dumps(s["Resource"], sort_keys=True)) for s in policy["Statement"]}
+    assert grants == {
+        (("dynamodb:Query",),
+         json.dumps({"Fn::Sub": "${TasksTable.Arn}/index/status-lease_expires_at-index"})),
+        (("dynamodb:UpdateItem",), json.dumps({"Fn::GetAtt": ["TasksTable", "Arn"]})),
+        (("sqs:SendMessage",), json.dumps({"Fn::GetAtt": ["JobsQueue", "Arn"]})),
+    }
+    alarm = template["Resources"]["TasksReapedAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AsyncBacktest", "TasksReaped")
+    assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
 
 
 def test_given_the_idempotency_table_then_it_has_powertools_key_and_ttl(template):

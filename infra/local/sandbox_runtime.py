@@ -1,0 +1,156 @@
+"""``python -m infra.local.sandbox_runtime sandbox <LogicalId>``: one Lambda-like sandbox.
+
+The local stack (``sandbox.py``) starts one such process per concurrent execution of a
+function. Its command line names the function (``sandbox WorkerFunction``), so an operator
+can find and kill it like a crashed Lambda runtime.
+
+Protocol over the process's stdin/stdout (the parent holds the other ends): frames of a
+4-byte big-endian length and a JSON document.
+
+1. parent → ``{"spec": {...}, "region": "..."}`` (what ``FunctionSpec`` says);
+2. the sandbox imports the handler (the cold start) and answers ``{"ready": true,
+   "init_ms": ...}`` or ``{"ready": false, "errorType": ..., "errorMessage": ...}``;
+3. then, one at a time: ``{"event": ...}`` → ``{"ok": true, "result": ...}`` or
+   ``{"ok": false, "errorType": ..., "errorMessage": ..., "stackTrace": [...]}``.
+
+EOF on stdin (the stack stopped, or died) ends the process; so does a change of parent
+(the stack was killed mid-invocation: no orphan keeps running). The function's stdout (print,
+Powertools' JSON logs) goes to stderr, as Lambda sends both to CloudWatch Logs. The
+environment was prepared by the parent (the function's own variables only). An optional
+``LOCAL_SANDBOX_INIT=module:function`` is called after the import (e.g. the Fargate
+stand-in injects its launcher into the worker's services).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import signal
+import struct
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any, BinaryIO
+
+_HEADER = struct.Struct(">I")
+INIT_HOOK_VAR = "LOCAL_SANDBOX_INIT"
+NICE_VAR = "LOCAL_SANDBOX_NICE"  # CPU niceness the parent asks for (background functions)
+
+
+def write_frame(stream: BinaryIO, doc: dict[str, Any]) -> None:
+    payload = json.dumps(doc).encode()  # TypeError for a result Lambda could not marshal
+    stream.write(_HEADER.pack(len(payload)) + payload)
+    stream.flush()
+
+
+def read_frame(stream: BinaryIO) -> dict[str, Any] | None:
+    """The next frame, or None at EOF."""
+    header = stream.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        return None
+    (size,) = _HEADER.unpack(header)
+    payload = stream.read(size)
+    if len(payload) < size:
+        return None
+    return json.loads(payload)
+
+
+def _error(exc: BaseException) -> dict[str, Any]:
+    return {"errorType": type(exc).__name__, "errorMessage": str(exc),
+            "stackTrace": traceback.format_exception(exc)}
+
+
+def _spec_from(doc: dict[str, Any]) -> Any:
+    """The FunctionSpec fields a sandbox needs (its variables are already in the env)."""
+    from infra.local.template_model import FunctionSpec
+
+    raw = doc["spec"]
+    return FunctionSpec(logical_id=raw["logical_id"], name=raw["name"],
+                        code_dir=Path(raw["code_dir"]), handler=raw["handler"], environment={},
+                        timeout_s=int(raw["timeout_s"]), memory_mb=int(raw["memory_mb"]))
+
+
+def serve(logical_id: str, inbox: BinaryIO, outbox: BinaryIO) -> int:
+    from infra.local.functions import LambdaContext, load_function
+
+    hello = read_frame(inbox)
+    if hello is None:
+        return 0
+    spec = _spec_from(hello)
+    region = hello["region"]
+    started = time.perf_counter()
+    try:
+        loaded = load_function(spec, region)
+        hook = os.environ.get(INIT_HOOK_VAR)
+        if hook:
+            module, _, attr = hook.partition(":")
+            getattr(importlib.import_module(module), attr)()
+    except Exception as exc:
+        write_frame(outbox, {"ready": False, **_error(exc)})
+        return 1
+    write_frame(outbox, {"ready": True, "init_ms": (time.perf_counter() - started) * 1000})
+    while (request := read_frame(inbox)) is not None:
+        context = LambdaContext(spec, region)
+        try:
+            result = loaded.handler(request["event"], context)
+            reply = {"ok": True, "result": result}
+        except Exception as exc:
+            reply = {"ok": False, **_error(exc)}
+        try:
+            write_frame(outbox, reply)
+        except TypeError as exc:  # not JSON: Lambda fails the invocation the same way
+            write_frame(outbox, {"ok": False, "errorType": "Runtime.MarshalError",
+                                 "errorMessage": f"Unable to marshal response: {exc}"})
+    return 0
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A daemon thread that ends the process once the stack (its parent) is gone."""
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2 or args[0] != "sandbox":
+        print("usage: python -m infra.local.sandbox_runtime sandbox <LogicalId>",
+              file=sys.stderr)
+        return 2
+    logical_id = args[1]
+    _exit_with_parent(os.getppid())
+    nice = int(os.environ.pop(NICE_VAR, "0") or 0)
+    if nice:
+        os.nice(nice)
+    # The protocol keeps the original stdin/stdout; fd 1 becomes stderr for the function.
+    inbox = os.fdopen(os.dup(0), "rb", buffering=0)
+    outbox = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group: the stack stops us
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # atexit hooks run (child processes)
+    logging.basicConfig(level=os.environ.get("LOCAL_LOG_LEVEL", "INFO"),
+                        format=f"%(asctime)s %(levelname)-7s sandbox {logical_id}"
+                               " %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    import warnings
+
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    try:
+        return serve(logical_id, inbox, outbox)
+    except (BrokenPipeError, KeyboardInterrupt):
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

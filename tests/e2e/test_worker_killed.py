@@ -1,0 +1,132 @@
+"""No task left behind (SPEC §13): kill -9 the process named ``sandbox WorkerFunction``
+in the middle of a heavy run; the task completes exactly once (one result object, from
+attempt 2) within 3 minutes, thanks to the reaper, with the template's real visibility
+timeout (5400 s: the killed delivery does not come back during the test) and with a short
+one (3 s: a redelivery finds the live lease and is dropped before the kill).
+
+Each variant has a stack of its own, with a 15 s lease and the reaper every second
+(``LOCAL_LEASE_SECONDS``, ``LOCAL_SCHEDULE_RATE_S``; deployed: 60 s and every minute), and
+the worker at normal CPU priority (``LOCAL_WORKER_NICE=0``): on a box this busy a niced
+engine could miss a short lease's heartbeats and be taken over as a third attempt.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from infra.local.process import StackProcess
+from tests.e2e.api_calls import call
+from tests.e2e.conftest import running_stack
+
+pytestmark = pytest.mark.skipif(bool(os.environ.get("API_URL")),
+                                reason="needs the local stack (it kills its sandbox)")
+RECOVERY_DEADLINE_S = 180.0
+# A heavy run: the demo BTC_KRW hourly candles of 2024-2025 copied under 16 more symbols
+# (seconds of engine work, with heartbeats all along).
+HEAVY_SYMBOLS = [f"K{i:02d}_KRW" for i in range(16)]
+
+
+@pytest.fixture(scope="module", params=["template-visibility", "visibility-3s"])
+def stack(request: pytest.FixtureRequest,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
+    env = {"WORKERS": "2", "LOCAL_LEASE_SECONDS": "15", "LOCAL_SCHEDULE_RATE_S": "1",
+           "LOCAL_WORKER_NICE": "0"}
+    if request.param == "visibility-3s":
+        env["LOCAL_VISIBILITY_TIMEOUT"] = "3"
+    log_path = tmp_path_factory.mktemp(f"killed-{request.param}") / "stack.log"
+    with running_stack(log_path, **env) as running:
+        _copy_heavy_symbols(running)
+        yield running
+
+
+def _client(stack: StackProcess, service: str):
+    return boto3.client(service, endpoint_url=stack.aws_endpoint, region_name="us-east-1",
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def _copy_heavy_symbols(stack: StackProcess) -> None:
+    s3 = _client(stack, "s3")
+    bucket = next(b["Name"] for b in s3.list_buckets()["Buckets"])
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="data/BTC_KRW/1H/")
+            .get("Contents", [])]
+    assert keys, "no demo hourly candles to copy"
+    for symbol in HEAVY_SYMBOLS:
+        for key in keys:
+            s3.copy_object(Bucket=bucket, Key=key.replace("BTC_KRW", symbol),
+                           CopySource={"Bucket": bucket, "Key": key})
+
+
+def _worker_sandboxes(stack: StackProcess) -> list[int]:
+    """Pids of this stack's processes named ``sandbox WorkerFunction`` (other stacks may
+    run on the same machine: only children of ours)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if "sandbox WorkerFunction" in cmdline and ppid == stack.proc.pid:
+            pids.append(int(proc.name))
+    return pids
+
+
+def _poll(stack: StackProcess, task_id: str, until, deadline_s: float, what: str) -> dict:
+    deadline = time.monotonic() + deadline_s
+    doc: dict = {}
+    while time.monotonic() < deadline:
+        status, _, doc = call(stack.api_url, "GET", f"/api/backtests/status/{task_id}")
+        assert status == 200, doc
+        if until(doc):
+            return doc
+        time.sleep(0.05)  # poll interval of a deadline loop
+    pytest.fail(f"not within {deadline_s:.0f} s: {what}; last {doc}\n{stack.tail()}")
+
+
+def test_given_a_heavy_run_when_its_worker_sandbox_is_killed_then_it_completes_exactly_once(
+    stack: StackProcess,
+) -> None:
+    status, _, created = call(stack.api_url, "POST", "/api/backtests/run-async", {
+        "strategy": "volume_zone_breakout", "symbols": ["BTC_KRW", *HEAVY_SYMBOLS],
+        "start_date": "2024-01-01", "end_date": "2025-12-31", "timeframe": "1h"})
+    assert status == 200, created
+    task_id = created["task_id"]
+    running = _poll(stack, task_id, lambda d: d["status"] != "queued", 60, "the run starts")
+    assert running["status"] == "running", running
+
+    victims = _worker_sandboxes(stack)
+    assert victims, stack.tail()
+    killed_at = time.monotonic()
+    for pid in victims:
+        os.kill(pid, signal.SIGKILL)
+
+    done = _poll(stack, task_id, lambda d: d["status"] in ("completed", "failed", "cancelled"),
+                 RECOVERY_DEADLINE_S, "the task reaches a terminal state")
+    recovered_s = time.monotonic() - killed_at
+    assert done["status"] == "completed", done
+    assert recovered_s < RECOVERY_DEADLINE_S
+    record = _client(stack, "dynamodb").get_item(
+        TableName=_tasks_table(stack), Key={"task_id": {"S": task_id}})["Item"]
+    assert record["attempt"] == {"N": "2"}, record
+    s3 = _client(stack, "s3")
+    bucket = next(b["Name"] for b in s3.list_buckets()["Buckets"])
+    results = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=f"results/{task_id}/")
+               .get("Contents", [])]
+    assert results == [f"results/{task_id}/2.json"], stack.tail(200)  # one, from attempt 2
+    assert done["symbols_done"] == done["symbols_total"] == 1 + len(HEAVY_SYMBOLS)
+    assert "re-queued abandoned task" in stack.log_path.read_text(errors="replace")
+    _poll(stack, task_id, lambda d: d["status"] == "completed", 3, "it stays completed")
+
+
+def _tasks_table(stack: StackProcess) -> str:
+    names = _client(stack, "dynamodb").list_tables()["TableNames"]
+    return next(n for n in names if "TasksTable" in n)
