@@ -8,7 +8,8 @@ PORT ?= 8000
 WORKERS ?= 2
 
 .PHONY: help install run test lint check-deps cfn-lint unit integration e2e bench bench-api bench-sweep \
-        sizes build build-check deploy sam-validate fuzz localstack-test clean
+        sizes build build-check deploy sam-validate fuzz localstack-test clean browser \
+        console-deploy bench-startup
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -25,8 +26,19 @@ run: $(STAMP) ## serve the API on http://localhost:$(PORT) with the embedded AWS
 	PORT=$(PORT) WORKERS=$(WORKERS) DATA_DIRS="$${DATA_DIRS:+$$DATA_DIRS:}data" \
 	    $(BIN)/python -m infra.local.stack  # ./data: where `backtest data fetch` writes
 
-test: $(STAMP) lint check-deps cfn-lint ## everything CI runs: lint, rules, template, all suites
+test: $(STAMP) lint check-deps cfn-lint browser ## everything CI runs: lint, rules, template, all suites
 	$(BIN)/python -m pytest -n 2 tests
+
+# The browser tests (tests/live/test_console_browser.py) drive the system Chromium; without
+# one they are skipped with that reason. Installed here when apt-get is usable (root).
+browser: ## the system Chromium of the browser tests (apt-get install chromium when missing)
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing chromium (apt-get) for the browser tests"; \
+	    apt-get install -y -q chromium >/dev/null 2>&1 || \
+	      { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } || \
+	      echo "apt-get could not install chromium: the browser tests will be skipped"; \
+	  else echo "no chromium and no usable apt-get: the browser tests will be skipped"; fi; }
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .
@@ -49,6 +61,9 @@ bench: $(STAMP) ## engine throughput figures (uses ../shared/data when present)
 
 bench-api: $(STAMP) ## load figures against the local stack
 	$(BIN)/python bench/bench_api.py
+
+bench-startup: $(STAMP) ## how long `make run` takes to answer (5 starts)
+	$(BIN)/python bench/bench_startup.py 5
 
 bench-sweep: $(STAMP) ## sweep and fan-out figures (WORKERS=1 vs 2, Step Functions overhead)
 	$(BIN)/python bench/bench_sweep.py
@@ -78,6 +93,9 @@ fuzz: $(STAMP) ## schemathesis, all checks, ~3 min against a local stack on free
 
 deploy: build ## sam deploy --guided
 	$(SAM) deploy --guided
+
+console-deploy: $(STAMP) ## upload console/ (+ config.js from the outputs) to a deployed stack: STACK=name
+	$(BIN)/python -m infra.console_deploy --stack $(STACK)
 
 localstack-test: $(STAMP) ## deploy to a LocalStack you run in Docker, then run the e2e suite against it
 	bash infra/local/localstack.sh

@@ -28,7 +28,13 @@ import orjson
 from backtest_client import data_cli
 from backtest_client.http import ApiError, ApiUnreachable, BacktestClient, WaitTimeout
 
-DEFAULT_API = "http://localhost:8000"
+DEFAULT_PORT = "8000"
+
+
+def default_api() -> str:
+    """``BACKTEST_API_URL``, else the local stack on ``PORT`` (as `make run` uses it)."""
+    return (os.environ.get("BACKTEST_API_URL")
+            or f"http://localhost:{os.environ.get('PORT') or DEFAULT_PORT}")
 
 
 def _json_object(text: str) -> dict[str, Any]:
@@ -52,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser; global options are accepted before or after the subcommand."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--api", default=argparse.SUPPRESS,
-                        help=f"API base URL (env BACKTEST_API_URL, default {DEFAULT_API})")
+                        help="API base URL (env BACKTEST_API_URL; default http://localhost:$PORT,"
+                             " PORT defaulting to 8000 as in `make run`)")
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                         help="print the raw JSON answer")
     common.add_argument("--token", default=argparse.SUPPRESS,
@@ -72,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fee-bps", type=float, default=None)
     p.add_argument("--slippage-bps", type=float, default=None)
     p.add_argument("--idempotency-key", default=None)
-    p.add_argument("--wait", action="store_true", help="follow progress until the task ends")
+    p.add_argument("--wait", action="store_true",
+                   help="follow progress until the task ends (WebSocket, else polling)")
     p.add_argument("--timeout", type=float, default=None, help="seconds to wait at most")
 
     p = sub.add_parser("sweep", parents=[common], help="submit a parameter sweep")
@@ -121,11 +129,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return int(engine_main(engine_argv) or 0)
     args = build_parser().parse_args(args_list)
-    api = getattr(args, "api", None) or os.environ.get("BACKTEST_API_URL") or DEFAULT_API
+    api = getattr(args, "api", None) or default_api()
     token = getattr(args, "token", None) or os.environ.get("BACKTEST_API_TOKEN")
     client = BacktestClient(api, token=token)
+    # the hints we print must work when pasted: keep an --api the user gave
+    args.cli = f"backtest --api {api}" if getattr(args, "api", None) else "backtest"
     try:
         return _dispatch(client, args, as_json=getattr(args, "json", False))
+    except BrokenPipeError:  # `backtest ... | head`: the reader left; not an error
+        _silence_stdout()
+        return 0
     except ApiUnreachable as exc:
         _fail(f"cannot reach {exc.url} ({exc.reason}) — is `make run` running?")
     except ApiError as exc:
@@ -150,6 +163,15 @@ def _engine_argv(argv: list[str]) -> list[str] | None:
         else:
             break
     return argv[i:] if argv[i : i + 1] == ["run"] else None
+
+
+def _silence_stdout() -> None:
+    """After EPIPE, point stdout at /dev/null so the interpreter's final flush is quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _fail(message: str) -> None:
@@ -196,7 +218,7 @@ def _emit(doc: Any, as_json: bool) -> bool:
 
 def _submit(client: BacktestClient, args: argparse.Namespace, as_json: bool) -> int:
     from backtest_client import render
-    from backtest_client.watch import handle_interrupt, wait_with_progress
+    from backtest_client.watch import StoppedWaiting, handle_interrupt, wait_with_progress
 
     request: dict[str, Any] = {
         "strategy": args.strategy,
@@ -227,10 +249,13 @@ def _submit(client: BacktestClient, args: argparse.Namespace, as_json: bool) -> 
     if not as_json:
         print(task_id, flush=True)
     try:
-        final = wait_with_progress(client, task_id, render.make_console(sys.stderr),
-                                   timeout_s=args.timeout)
-    except KeyboardInterrupt:
-        return handle_interrupt(client, task_id, sys.stdin, sys.stderr)
+        final = wait_with_progress(
+            client, task_id, render.make_console(sys.stderr), timeout_s=args.timeout,
+            ws_base=os.environ.get("BACKTEST_WS_URL"),
+            on_interrupt=lambda console: handle_interrupt(
+                client, task_id, sys.stdin, sys.stderr, ask=console.input, cli=args.cli))
+    except StoppedWaiting as stopped:
+        return stopped.code
     status = final.get("status")
     if status != "completed":
         if as_json:

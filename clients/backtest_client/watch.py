@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any, TextIO
 
@@ -15,18 +16,32 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from backtest_client.http import BacktestClient
+from backtest_client.http import ApiError, BacktestClient
+from backtest_client.live import follow
 
 EXIT_INTERRUPTED = 130
 
 
-def wait_with_progress(
-    client: BacktestClient, task_id: str, console: Console, timeout_s: float | None = None
-) -> dict[str, Any]:
-    """Poll until the task is terminal, drawing stage, percent, elapsed time and ETA.
+class StoppedWaiting(Exception):
+    """The user stopped waiting (Ctrl-C); ``code`` is the exit code."""
 
-    Returns the final status document; raises `WaitTimeout` at the deadline and lets
-    `KeyboardInterrupt` through (the caller decides whether to cancel).
+    def __init__(self, code: int) -> None:
+        super().__init__(f"stopped waiting ({code})")
+        self.code = code
+
+
+def wait_with_progress(
+    client: BacktestClient, task_id: str, console: Console, timeout_s: float | None = None,
+    *, on_interrupt: Callable[[Console], int | None] | None = None,
+    ws_base: str | None = None,
+) -> dict[str, Any]:
+    """Follow the task (WebSocket, else polling; says which) drawing stage, percent,
+    elapsed time and ETA; return the final status document.
+
+    The following runs in a thread, so on Ctrl-C the bar keeps moving while
+    ``on_interrupt`` asks what to do: it returns None to keep waiting or an exit code
+    (raised as StoppedWaiting). Without ``on_interrupt`` KeyboardInterrupt propagates.
+    Raises `WaitTimeout` at the deadline.
     """
     columns = (
         TextColumn("[bold]{task.fields[stage]:<20}"),
@@ -49,7 +64,37 @@ def wait_with_progress(
                 stage = str(doc["status"])
             bar.update(bar_id, completed=percent, stage=stage)
 
-        return client.wait(task_id, on_progress=on_progress, timeout_s=timeout_s)
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                outcome["doc"] = follow(client, task_id, on_progress, timeout_s, ws_base,
+                                        say=lambda line: bar.console.print(line, style="dim"))
+            except BaseException as exc:  # handed to the main thread
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=run, name=f"follow-{task_id}", daemon=True)
+        worker.start()
+        wait_for_follower(worker, lambda: None if on_interrupt is None
+                          else on_interrupt(bar.console), on_interrupt is not None)
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["doc"]
+
+
+def wait_for_follower(worker: Any, interrupted: Callable[[], int | None],
+                      catch: bool = True) -> None:
+    """Join ``worker``; on Ctrl-C (while it keeps running) call ``interrupted``: None =
+    keep waiting, a code = StoppedWaiting(code). ``catch`` False lets Ctrl-C through."""
+    while worker.is_alive():
+        try:
+            worker.join(0.1)
+        except KeyboardInterrupt:
+            if not catch:
+                raise
+            code = interrupted()
+            if code is not None:
+                raise StoppedWaiting(code) from None
 
 
 def handle_interrupt(
@@ -58,24 +103,30 @@ def handle_interrupt(
     stdin: TextIO,
     err: TextIO,
     ask: Callable[[str], str] = input,
-) -> int:
-    """After Ctrl-C: on a terminal ask "Cancel task X? [y/N]" and cancel on yes.
-
-    Without a terminal (scripts, CI) nothing is asked: we stop waiting and say how to
-    cancel. Returns the exit code (130, the shell's code for an interrupt).
+    cli: str = "backtest",
+) -> int | None:
+    """After Ctrl-C: on a terminal ask "Cancel task X? [y/N]"; yes cancels (exit 130),
+    anything else keeps waiting (None). Without a terminal (scripts, CI) nothing is asked:
+    we stop waiting (130) and say how to cancel. ``cli`` is the command prefix for the
+    hints, with any ``--api`` the user gave, so they can be pasted as they are.
     """
     if not stdin.isatty():
         print(f"\nstopped waiting; task {task_id} keeps running. "
-              f"Cancel it with: backtest cancel {task_id}", file=err)
+              f"Cancel it with: {cli} cancel {task_id}", file=err)
         return EXIT_INTERRUPTED
     try:
         answer = ask(f"\nCancel task {task_id}? [y/N] ")
     except (EOFError, KeyboardInterrupt):
-        answer = ""
-    if answer.strip().lower() in ("y", "yes"):
+        print(f"\nstopped waiting; task {task_id} keeps running. "
+              f"Follow it with: {cli} status {task_id}", file=err)
+        return EXIT_INTERRUPTED
+    if answer.strip().lower() not in ("y", "yes"):
+        print(f"still waiting for task {task_id} (Ctrl-C again to stop)", file=err)
+        return None
+    try:
         doc = client.cancel(task_id)
-        print(f"task {task_id} {doc.get('status', 'cancelled')}", file=err)
-    else:
-        print(f"task {task_id} keeps running; follow it with: backtest status {task_id}",
-              file=err)
+    except ApiError as exc:  # it finished while we asked
+        print(f"task {task_id} not cancelled: {exc.detail}", file=err)
+        return EXIT_INTERRUPTED
+    print(f"task {task_id} {doc.get('status', 'cancelled')}", file=err)
     return EXIT_INTERRUPTED

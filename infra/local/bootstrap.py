@@ -76,6 +76,9 @@ def _create_table(ddb: Any, table: TableSpec) -> None:
     }
     if table.billing_mode == "PROVISIONED":
         kwargs["ProvisionedThroughput"] = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
+    if table.stream_view_type:  # read by infra/local/streams.py
+        kwargs["StreamSpecification"] = {"StreamEnabled": True,
+                                         "StreamViewType": table.stream_view_type}
     if table.global_secondary_indexes:
         kwargs["GlobalSecondaryIndexes"] = [
             {k: v for k, v in gsi.items() if k != "ContributorInsightsSpecification"}

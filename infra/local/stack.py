@@ -38,6 +38,7 @@ from infra.local import demo_data, local_data, local_state
 from infra.local.dispatcher import Dispatcher, Source
 from infra.local.emulation import Emulation, start_emulation
 from infra.local.http_adapter import ApiServer
+from infra.local.live import LiveParts, set_callback_url, start_live
 from infra.local.naming import ACCOUNT_ID
 from infra.local.sandbox import FunctionPool
 from infra.local.scheduler import Scheduler, Timer
@@ -75,6 +76,7 @@ class RunningStack:
     scheduler: Scheduler
     api: ApiServer
     state_dir: Path | None = None
+    live: LiveParts | None = None
 
     @property
     def api_url(self) -> str:
@@ -83,6 +85,8 @@ class RunningStack:
     def stop(self) -> None:
         self.dispatcher.request_stop()  # pollers wind down while the API stops
         self.scheduler.request_stop()
+        if self.live is not None:
+            self.live.stop()
         self.api.shutdown()
         self.api.server_close()
         for pool in self.functions.values():  # a busy worker is stopped, not awaited: its
@@ -109,6 +113,7 @@ def start_stack(config: StackConfig) -> RunningStack:
         real = local_data.load_layout_dirs(emu.client("s3"), bucket, prefix, config.data_dirs)
         demo_data.seed(emu.client("s3"), bucket, prefix, config.data_dirs,
                        synthetic=config.seed_demo, skip=real)
+    set_callback_url(emu.model.functions, config.host, config.port)  # before the sandboxes
     functions = _pools(emu, config)
     dispatcher = Dispatcher(_sources(emu, functions, config.workers),
                             lambda: emu.client("sqs"), emu.model.region)
@@ -116,11 +121,12 @@ def start_stack(config: StackConfig) -> RunningStack:
     scheduler = Scheduler(_timers(emu, functions, config.schedule_rate_s), emu.model.region)
     scheduler.start()
     api = ApiServer((config.host, config.port), functions, emu.model.cors)
+    live = start_live(emu, functions, api)  # WebSocket + console on the API's port
     api.serve_in_thread()  # accepting requests from here on
     if config.state_dir is not None:
         local_state.resend_pending(emu)
     return RunningStack(emulation=emu, functions=functions, dispatcher=dispatcher,
-                        scheduler=scheduler, api=api, state_dir=config.state_dir)
+                        scheduler=scheduler, api=api, state_dir=config.state_dir, live=live)
 
 
 def _apply_overrides(emu: Emulation, config: StackConfig) -> None:
@@ -206,12 +212,15 @@ def banner(stack: RunningStack, ready_s: float) -> str:
     return "\n".join([
         f"Async backtest service (local stack) ready in {ready_s:.1f} s",
         f"  API      {api}/api   (Swagger UI: {api}/api/docs)",
+        f"  Console  {api}/   live progress: {api.replace('http', 'ws', 1)}/ws/backtest/<task_id>",
         f"  AWS      {stack.emulation.endpoint_url}   (moto: AWS_ENDPOINT_URL for boto3 / aws cli,"
         " any credentials, us-east-1)",
         f"  try      curl -s {api}/api/health",
         f"           curl -s -X POST {api}/api/backtests/run-async"
         f" -H 'content-type: application/json' -d '{body}'",
         f"           curl -s {api}/api/backtests/status/<task_id>",
+        f"  CLI      source .venv/bin/activate && backtest --help   (or .venv/bin/backtest;"
+        f" it talks to {api} via BACKTEST_API_URL or PORT)",
         "  Demo candles BTC_KRW, ETH_KRW (1d, 1h; 2024-2025) are SYNTHETIC, not market data,",
         f"  unless loaded from ./data or DATA_DIRS (see {api}/api/data/inventory).",
         "  Functions run in sandboxes started on first use (pgrep -af 'sandbox ').",

@@ -31,6 +31,7 @@ class TableSpec:
     global_secondary_indexes: list[dict[str, Any]]
     ttl_attribute: str | None
     billing_mode: str
+    stream_view_type: str | None = None  # StreamSpecification (None: no stream)
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,17 @@ class SqsSourceSpec:
 
 
 @dataclass(frozen=True)
+class StreamSourceSpec:
+    """A DynamoDB event: the function reads the table's stream (infra/local/streams.py)."""
+
+    table_logical_id: str
+    batch_size: int
+    report_batch_item_failures: bool
+    max_retries: int  # MaximumRetryAttempts (-1 = until the record expires)
+    event_names: tuple[str, ...] = ()  # from a FilterCriteria on eventName; () = all
+
+
+@dataclass(frozen=True)
 class ScheduleSpec:
     """An EventBridge schedule event (SAM ``Schedule``/``ScheduleV2``): ``rate(...)`` only."""
 
@@ -102,6 +114,8 @@ class FunctionSpec:
     memory_mb: int
     routes: list[RouteSpec] = field(default_factory=list)
     sqs_sources: list[SqsSourceSpec] = field(default_factory=list)
+    stream_sources: list[StreamSourceSpec] = field(default_factory=list)
+    websocket_routes: list[str] = field(default_factory=list)  # "$connect", "$disconnect"
     schedules: list[ScheduleSpec] = field(default_factory=list)
     reserved_concurrency: int | None = None
 
@@ -182,13 +196,17 @@ def build_model(
                       if "Condition" not in res or r.condition(res["Condition"])})
     queues = [_queue(r, lid, res) for lid, res in by_type.get("AWS::SQS::Queue", [])]
     arn_to_queue = {q.arn: q.logical_id for q in queues}
+    arn_to_queue.update({r.attrs[(lid, "StreamArn")]: lid  # stream ARN -> its table
+                         for lid, _ in by_type.get("AWS::DynamoDB::Table", [])})
+    ws_routes = _websocket_routes(r, resources)
     return TemplateModel(
         tables=[_table(r, lid, res) for lid, res in by_type.get("AWS::DynamoDB::Table", [])],
         queues=queues,
         buckets=[BucketSpec(lid, r.refs[lid]) for lid, _ in by_type.get("AWS::S3::Bucket", [])],
         functions=[
-            _function(r, lid, res, globals_fn, path.parent, arn_to_queue)
+            _function(r, lid, res, globals_fn, path.parent, arn_to_queue, ws_routes.get(lid, []))
             for lid, res in by_type.get("AWS::Serverless::Function", [])
+            if "Condition" not in res or r.condition(res["Condition"])
         ],
         cors=_cors(r, doc, by_type.get("AWS::Serverless::HttpApi", [])),
         region=region,
@@ -217,6 +235,7 @@ def _table(r: Resolver, lid: str, res: dict[str, Any]) -> TableSpec:
         global_secondary_indexes=props.get("GlobalSecondaryIndexes") or [],
         ttl_attribute=ttl.get("AttributeName") if enabled else None,
         billing_mode=props.get("BillingMode", "PROVISIONED"),
+        stream_view_type=(props.get("StreamSpecification") or {}).get("StreamViewType"),
     )
 
 
@@ -251,6 +270,7 @@ def _function(
     globals_fn: dict[str, Any],
     root: Path,
     arn_to_queue: dict[str, str],
+    websocket_routes: list[str],
 ) -> FunctionSpec:
     raw_props = res.get("Properties") or {}
     props = r.resolve({k: v for k, v in raw_props.items() if k != "Events"})
@@ -258,6 +278,7 @@ def _function(
     env.update((props.get("Environment") or {}).get("Variables") or {})
     routes: list[RouteSpec] = []
     sources: list[SqsSourceSpec] = []
+    streams: list[StreamSourceSpec] = []
     schedules: list[ScheduleSpec] = []
     for event in (raw_props.get("Events") or {}).values():
         eprops = r.resolve(event.get("Properties") or {})
@@ -273,6 +294,8 @@ def _function(
                     enabled=str(eprops.get("Enabled", True)).lower() == "true",
                 )
             )
+        elif event.get("Type") == "DynamoDB":
+            streams.append(_stream_source(eprops, arn_to_queue))
         elif event.get("Type") in ("Schedule", "ScheduleV2"):
             expression = str(eprops.get("Schedule") or eprops.get("ScheduleExpression"))
             enabled = eprops.get("Enabled", eprops.get("State", True) != "DISABLED")
@@ -293,9 +316,43 @@ def _function(
         memory_mb=int(props.get("MemorySize", globals_fn.get("MemorySize", 128))),
         routes=routes,
         sqs_sources=sources,
+        stream_sources=streams,
+        websocket_routes=websocket_routes,
         schedules=schedules,
         reserved_concurrency=_optional_int(props.get("ReservedConcurrentExecutions")),
     )
+
+
+def _stream_source(eprops: dict[str, Any], arn_to_table: dict[str, str]) -> StreamSourceSpec:
+    names: list[str] = []
+    for flt in (eprops.get("FilterCriteria") or {}).get("Filters") or []:
+        names += json.loads(flt["Pattern"]).get("eventName") or []
+    return StreamSourceSpec(
+        table_logical_id=arn_to_table[eprops["Stream"]],
+        batch_size=int(eprops.get("BatchSize", 100)),
+        report_batch_item_failures="ReportBatchItemFailures"
+        in (eprops.get("FunctionResponseTypes") or []),
+        max_retries=int(eprops.get("MaximumRetryAttempts", -1)),
+        event_names=tuple(names),
+    )
+
+
+def _websocket_routes(r: Resolver, resources: dict[str, Any]) -> dict[str, list[str]]:
+    """``{function logical id: [route keys]}`` of the WebSocket API's routes: Route →
+    ``integrations/{Integration}`` → the function in its IntegrationUri."""
+    out: dict[str, list[str]] = {}
+    for res in resources.values():
+        if res.get("Type") != "AWS::ApiGatewayV2::Route":
+            continue
+        props = res.get("Properties") or {}
+        target = (props.get("Target") or {}).get("Fn::Sub", "")
+        integration = target.removeprefix("integrations/${").removesuffix("}")
+        uri = ((resources.get(integration) or {}).get("Properties") or {}).get("IntegrationUri")
+        sub = uri.get("Fn::Sub", "") if isinstance(uri, dict) else ""
+        function = sub.split("functions/${", 1)[-1].split(".Arn}", 1)[0] if sub else ""
+        if function in resources:
+            out.setdefault(function, []).append(str(props["RouteKey"]))
+    return out
 
 
 def _optional_int(value: Any) -> int | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -42,6 +43,21 @@ def test_given_wait_when_submitting_then_completes_with_a_per_symbol_table(
     assert "total signals:" in proc.stdout
     rows = [line for line in proc.stdout.splitlines() if "_KRW" in line]
     assert any("BTC_KRW" in r for r in rows) and any("ETH_KRW" in r for r in rows)
+    if "API_URL" not in os.environ:  # the local stack serves the WebSocket (SPEC §10)
+        assert "following over WebSocket ws://" in proc.stderr
+        assert "polling" not in proc.stderr
+
+
+def test_given_json_status_piped_into_head_then_no_broken_pipe(
+    api_url: str, waited: tuple[str, subprocess.CompletedProcess[str]],
+) -> None:
+    task_id, _ = waited
+    script = Path(sys.executable).with_name("backtest")
+    proc = subprocess.run(f"'{script}' --api {api_url} --json status {task_id} | head -n 1",
+                          shell=True, capture_output=True, text=True, timeout=60,
+                          executable="/bin/bash")
+    assert proc.stdout.strip() == "{"
+    assert "Broken pipe" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
 
 
 def test_given_completed_task_when_status_then_shows_completed(

@@ -55,3 +55,27 @@ def test_given_async_example_when_run_then_two_backtests_complete(api_url: str) 
                                                          "volume_long_candle"}
     for task_id, _, _, signals in found:
         assert get_json(f"{api_url}/api/backtests/{task_id}")["total_signals"] == int(signals)
+
+
+def test_given_the_websocket_example_then_it_follows_to_completed(api_url: str) -> None:
+    if os.environ.get("API_URL"):
+        pytest.skip("the local stack serves /ws/backtest/{id}; a deployment has its own URL")
+    proc = run_example([sys.executable, str(EXAMPLES / "ws_follow.py")], api_url)
+
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    task_id = lines[0].removeprefix("task_id: ")
+    messages = [line.split() for line in lines[1:-1]]
+    assert [int(m[0]) for m in messages] == list(range(1, len(messages) + 1))
+    assert messages[-1][1:3] == ["completed", "completed"] and messages[-1][3] == "1.0"
+    assert lines[-1] == f"result: /api/backtests/{task_id}"
+
+
+def test_given_the_sample_csv_then_the_engine_cli_runs_it() -> None:
+    script = Path(sys.executable).with_name("backtest")
+    proc = subprocess.run([str(script), "run", "--strategy", "volume_zone_breakout", "--csv",
+                           str(EXAMPLES / "data" / "BTC_KRW-1d.csv"), "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["symbols"][0]["symbol"] == "BTC_KRW" and doc["symbols"][0]["data"]["rows"] == 366

@@ -175,7 +175,7 @@ def test_given_a_hook_when_its_path_is_called_then_it_answers_before_the_routes(
         handler._send(200, [("content-type", "text/html")], b"<h1>console</h1>")
         return True
 
-    stack.api.hooks.append(console)
+    stack.api.hooks.insert(0, console)  # ahead of the stack's own (console, WebSocket)
     try:
         status, headers, body = request(stack, "GET", "/")
         passed_on = request(stack, "GET", "/api/items/1")[0]

@@ -184,7 +184,7 @@ class TaskRepository:
             "summary = :summary, symbols_done = symbols_total, finished_at = :now, "
             "updated_at = :now, expires_at = :exp REMOVE lease_expires_at",
             "#s = :running AND attempt = :attempt",
-            {":completed": "completed", ":one": 1, ":stage": "saving_results", ":key": result_key,
+            {":completed": "completed", ":one": 1, ":stage": "completed", ":key": result_key,
              ":summary": summary, ":now": iso(now), ":exp": self._expiry(now),
              ":running": "running", ":attempt": attempt},
         )

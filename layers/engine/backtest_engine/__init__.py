@@ -8,6 +8,7 @@ Public API (see docs/contracts.md and docs/engine.md)::
 
 from .errors import BacktestCancelled, DataError, EngineError, NoDataError, ParamsError
 from .formats import infer_timeframe, load_csv, to_parquet_layout
+from .progress import Progress
 from .readers import CandleReader, LocalDirReader, MemoryReader
 from .runner import RunSpec, no_data_message, run_backtest
 from .strategies import catalog
@@ -25,6 +26,7 @@ __all__ = [
     "MemoryReader",
     "NoDataError",
     "ParamsError",
+    "Progress",
     "RunSpec",
     "catalog",
     "infer_timeframe",

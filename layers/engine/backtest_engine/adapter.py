@@ -8,7 +8,7 @@ cancellation → TaskCancelled. Anything else propagates as transient (SQS retri
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
@@ -18,6 +18,7 @@ from backtest_core.models import BacktestRequest
 from backtest_core.sweeps import ShardSpec
 
 from .errors import BacktestCancelled, EngineError
+from .progress import Progress
 from .runner import RunSpec, run_backtest
 from .sweep import run_sweep_shard
 from .version import ENGINE_VERSION
@@ -31,7 +32,7 @@ class Engine:
             progress: ProgressFn, should_cancel: CancelFn, environment: str) -> Document:
         with _mapped_errors():
             return run_backtest(
-                _spec(request), reader, run_id=run_id, progress=progress,
+                _spec(request), reader, run_id=run_id, progress=_reporter(progress),
                 should_cancel=should_cancel, environment=environment,
                 execution_host=socket.gethostname(),
             )
@@ -49,6 +50,17 @@ class Engine:
             out = run_sweep_shard(spec, reader, shard.symbol, shard.combinations,
                                   should_cancel)
             return {**out, "engine_version": ENGINE_VERSION}
+
+
+def _reporter(report: ProgressFn | None) -> Callable[[Progress], None] | None:
+    """The engine's Progress records → the worker's ``report(fraction, stage, symbols_done)``."""
+    if report is None:
+        return None
+
+    def forward(p: Progress) -> None:
+        report(p.fraction, p.stage, p.symbols_done)
+
+    return forward
 
 
 def _spec(request: BacktestRequest) -> RunSpec:

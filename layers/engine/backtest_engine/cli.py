@@ -143,12 +143,12 @@ def render_table(doc: dict) -> str:
     """A plain-text summary of a result document, one line per symbol."""
     head = (f"{doc['strategy']} {doc['timeframe']} {doc['start_date']} ~ {doc['end_date']}"
             f"  signals={doc['total_signals']}  time={doc['execution_time']:.3f}s")
-    cols = ("symbol", "rows", "signals", "win_rate", "avg_ret%", "max_dd", "trades",
+    cols = ("symbol", "rows", "signals", "win_rate%", "avg_ret%", "max_dd", "trades",
             "total_ret%", "b&h%", "sharpe")
     lines = [head, "".join(f"{c:>12}" for c in cols)]
     for s in doc["symbols"]:
         p = s["portfolio"]
-        cells = (s["symbol"], s["data"]["rows"], len(s["signals"]), f"{s['win_rate']:.3f}",
+        cells = (s["symbol"], s["data"]["rows"], len(s["signals"]), f"{s['win_rate'] * 100:.1f}",
                  f"{s['avg_return']:.4f}", f"{s['max_drawdown']:.4f}", p["trades"],
                  f"{p['total_return_pct']:.3f}", f"{p['buy_and_hold_return_pct']:.3f}",
                  f"{p['sharpe']:.3f}")

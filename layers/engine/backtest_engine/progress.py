@@ -1,55 +1,68 @@
-"""Progress reporting and cancellation polling, throttled to a steady cadence."""
+"""Progress records and cancellation polling at the engine's checkpoints.
+
+The engine reports at every checkpoint (strategy chunks come every few milliseconds of
+work, never more than ~0.25 s apart) and does not throttle: the caller does, once (the
+worker writes at most one record per ``PROGRESS_INTERVAL_S``, plus every stage change and
+every finished symbol; backtest_core.usecases.progress).
+"""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from .errors import BacktestCancelled
 
-ProgressFn = Callable[[float, str], None]
-CancelFn = Callable[[], bool]
 
-EMIT_INTERVAL_S = 0.25
-"""Minimum seconds between two ``progress`` calls within one stage. Checkpoints come at
-least every few milliseconds of work, so callbacks arrive at most ~0.25 s apart (< 0.5 s)."""
+@dataclass(frozen=True)
+class Progress:
+    """One report: ``fraction`` of the whole run (0..1, never goes back), the ``stage``
+    label, and how many of ``symbols_total`` symbols are finished (run, or failed for
+    lack of data) — counted, not derived from the fraction.
+
+    >>> Progress(0.45, "running_strategy", symbols_done=1, symbols_total=2).symbols_done
+    1
+    """
+
+    fraction: float
+    stage: str
+    symbols_done: int
+    symbols_total: int
+
+
+ProgressFn = Callable[[Progress], None]
+CancelFn = Callable[[], bool]
 
 
 class ProgressTracker:
-    """Turns frequent checkpoints into monotonic ``progress(fraction, stage)`` calls.
+    """Turns checkpoints into monotonic ``Progress`` records.
 
-    Every emitted call is followed by a ``should_cancel()`` poll; when it returns true the
-    tracker raises BacktestCancelled. A stage change always emits. ``clock`` returns seconds.
+    Every record is followed by a ``should_cancel()`` poll; when it returns true the
+    tracker raises BacktestCancelled.
     """
 
     def __init__(
         self,
         progress: ProgressFn | None = None,
         should_cancel: CancelFn | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        interval_s: float = EMIT_INTERVAL_S,
+        symbols_total: int = 0,
     ):
-        self._progress = progress or (lambda _f, _s: None)
+        self._progress = progress or (lambda _p: None)
         self._should_cancel = should_cancel or (lambda: False)
-        self._clock = clock
-        self._interval_s = interval_s
         self._fraction = 0.0
-        self._stage: str | None = None
-        self._emitted_at = float("-inf")
+        self._done = 0
+        self._total = symbols_total
+
+    def symbol_done(self) -> None:
+        """One more symbol is finished (reported with the next checkpoint)."""
+        self._done = min(self._done + 1, self._total)
 
     def update(self, fraction: float, stage: str) -> None:
         """Checkpoint at ``fraction`` (0..1, clamped to never go back) of ``stage``."""
         # rounded so that e.g. 0.1 * 3 / 3 reports 0.1, not 0.10000000000000002
         self._fraction = min(max(self._fraction, round(fraction, 6)), 1.0)
-        now = self._clock()
-        if stage == self._stage and now - self._emitted_at < self._interval_s:
-            return
-        self._stage, self._emitted_at = stage, now
-        self._progress(self._fraction, stage)
+        self._progress(Progress(self._fraction, stage, self._done, self._total))
         if self._should_cancel():
             raise BacktestCancelled("Task cancelled by user")
 
-    def force(self, fraction: float, stage: str) -> None:
-        """Checkpoint that always emits (e.g. at the end of a stage)."""
-        self._emitted_at = float("-inf")
-        self.update(fraction, stage)
+    force = update  # a stage boundary: same as any checkpoint now that nothing throttles

@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -42,13 +41,13 @@ def run_backtest(
     should_cancel: CancelFn | None = None,
     environment: str = "local",
     execution_host: str | None = None,
-    clock: Callable[[], float] = time.monotonic,
     allow_no_data: bool = False,
 ) -> dict:
     """Run ``spec`` on the candles of ``reader`` and return the 1.2.0 result document.
 
-    Progress: ``loading_data`` 0→0.1, ``running_strategy`` 0.1→0.8 (by candles),
-    ``calculating_metrics`` →0.9; ``should_cancel`` is polled at each progress call.
+    Progress: ``progress(Progress)`` at every checkpoint: ``loading_data`` 0→0.1,
+    ``running_strategy`` 0.1→0.8 (by candles), ``calculating_metrics`` →0.9, with the
+    symbols finished so far; ``should_cancel`` is polled after each call.
     Raises ParamsError, DataError, NoDataError, BacktestCancelled. With ``allow_no_data``
     (a one-symbol shard of a fanned-out run) a run where no symbol has candles returns the
     document with ``symbols: []`` and the reasons in ``failed_symbols`` instead.
@@ -57,7 +56,7 @@ def run_backtest(
     strategy = get(spec.strategy)
     params = parse_params(strategy, spec.params)
     symbols, timeframe = _check_spec(spec)
-    tracker = ProgressTracker(progress, should_cancel, clock)
+    tracker = ProgressTracker(progress, should_cancel, symbols_total=len(symbols))
     loaded, failed = _load_all(spec, reader, symbols, timeframe, tracker)
     if not loaded and not allow_no_data:
         raise NoDataError(no_data_message(symbols, spec.start_date, spec.end_date))
@@ -128,6 +127,7 @@ def _load_all(spec, reader, symbols, timeframe, tracker):
         outcome = load_symbol(reader, symbol, timeframe, spec.start_date, spec.end_date, _tick)
         if isinstance(outcome, str):
             failed.append({"symbol": symbol, "reason": outcome})
+            tracker.symbol_done()  # finished: nothing to run
         else:
             loaded.append(outcome)
         tracker.update(0.1 * (done + 1) / len(symbols), "loading_data")
@@ -149,6 +149,7 @@ def _run_strategies(strategy, params, loaded: list[SymbolData], tracker) -> list
         before = state["done"]
         out.append(strategy.generate(data.candles, params, _tick))
         state["done"] = before + len(data.candles)
+        tracker.symbol_done()
         tracker.update(0.1 + 0.7 * state["done"] / total, "running_strategy")
     tracker.force(0.8, "running_strategy")
     return out

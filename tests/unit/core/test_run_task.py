@@ -213,7 +213,7 @@ def test_given_a_takeover_then_stage_and_symbols_done_never_go_backwards(svc, cl
     assert seen[0] == (0.6, "running_strategy", 1)
     assert all(p >= 0.6 and d >= 1 for p, _, d in seen)
     final = svc.tasks.get("t1", clock())
-    assert (final.progress, final.stage) == (1.0, "saving_results")
+    assert (final.progress, final.stage) == (1.0, "completed")
 
 
 def test_given_a_transient_error_while_saving_then_the_lease_is_released_for_the_retry(
@@ -237,3 +237,20 @@ def test_given_a_transient_error_while_saving_then_the_lease_is_released_for_the
     assert record.last_error == "AWS PutObject failed: SlowDown (Please reduce your request rate)"
     assert run_task(message, FakeEngine(), svc) == "completed"  # not skipped
     assert svc.tasks.get("t1", clock()).last_error is None
+
+
+def test_given_a_finished_symbol_then_it_is_written_at_once_despite_the_interval(svc, clock):
+    from backtest_core.usecases.progress import AttemptControl
+
+    svc.settings.progress_interval_s = 3600.0  # only stage and symbol changes get through
+    _queued(svc, clock)
+    record = svc.tasks.claim("t1", clock(), 60)
+    with AttemptControl(svc, record) as control:
+        control.report(0.1, "running_strategy", 0)
+        control.report(0.15, "running_strategy", 0)  # throttled
+        assert svc.tasks.get("t1", clock()).progress == 0.1
+        control.report(0.2, "running_strategy", 1)  # a symbol finished: written now
+        current = svc.tasks.get("t1", clock())
+        assert (current.progress, current.symbols_done) == (0.2, 1)
+        control.report(0.9, "saving_results")  # None keeps the count
+        assert svc.tasks.get("t1", clock()).symbols_done == 1

@@ -48,6 +48,10 @@ FUNCTION_DIRS = {
     "DocsFunction": "functions/docs",
     "WorkerFunction": "functions/worker",
     "DlqFunction": "functions/dlq",
+    "WsConnectFunction": "functions/ws_connect",
+    "WsDisconnectFunction": "functions/ws_disconnect",
+    "WsAuthorizerFunction": "functions/ws_authorizer",
+    "WsPushFunction": "functions/ws_push",
     "ReaperFunction": "functions/reaper",
     "IngestFunction": "functions/ingest",
 }
@@ -190,7 +194,14 @@ def test_given_the_openapi_body_then_it_lists_every_event_route_and_protects_all
 def test_given_cors_then_it_allows_the_spec_methods_and_headers_from_the_parameter(template):
     body = template["Resources"]["BacktestApi"]["Properties"]["DefinitionBody"]
     cors = body["x-amazon-apigateway-cors"]
-    assert cors["allowOrigins"] == {"Ref": "AllowedOrigins"}
+    # the parameter's origins, plus the console's CloudFront origin unless it is "*"
+    condition, any_origin, listed = cors["allowOrigins"]["Fn::If"]
+    assert (condition, any_origin) == ("AllowsAnyOrigin", ["*"])
+    sub, values = listed["Fn::Split"][1]["Fn::Sub"]
+    assert sub == "${Origins},https://${ConsoleDistribution.DomainName}"
+    assert values["Origins"] == {"Fn::Join": [",", {"Ref": "AllowedOrigins"}]}
+    assert template["Conditions"]["AllowsAnyOrigin"] == {
+        "Fn::Equals": [{"Fn::Join": [",", {"Ref": "AllowedOrigins"}]}, "*"]}
     assert set(cors["allowMethods"]) == {"GET", "POST", "DELETE", "OPTIONS"}
     assert {"Content-Type", "Authorization", "Idempotency-Key"} <= set(cors["allowHeaders"])
     assert "Retry-After" in cors["exposeHeaders"]

@@ -1,8 +1,9 @@
 """Worker-side progress, heartbeat and cancellation signal for one claimed attempt.
 
-The engine calls ``report(fraction, stage)`` at least every 0.5 s of work and polls
-``should_cancel()`` at the same points. Writes are throttled to one per
-``progress_interval_s`` (and one per stage change); each write is conditional on the task
+The engine calls ``report(fraction, stage, symbols_done)`` at every checkpoint (at least
+every 0.5 s of work) and polls ``should_cancel()`` at the same points. Writes are
+throttled here, and only here, to one per ``progress_interval_s`` (plus one per stage
+change and per finished symbol); each write is conditional on the task
 still being ``running`` under this attempt, so a cancel (or a takeover) is seen at the next
 write or heartbeat, and the engine stops within ~``progress_interval_s`` of work.
 """
@@ -25,7 +26,7 @@ class AttemptControl:
         self._svc = svc
         self._task_id = record.task_id
         self._attempt = record.attempt
-        self._total = max(record.symbols_total, 1)
+        self._done = record.symbols_done
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._last_write = 0.0
@@ -50,22 +51,24 @@ class AttemptControl:
         return self.stopped_reason is not None
 
     def report(self, fraction: float, stage: str, symbols_done: int | None = None) -> None:
-        """Record progress (monotonic, clamped to [0, 1)); throttled conditional write."""
+        """Record progress (monotonic, clamped to [0, 1)). The one throttle of progress:
+        a conditional write at most every ``progress_interval_s``, and at once when the
+        stage or ``symbols_done`` (counted by the engine; None = unchanged) changes."""
         if fraction < self._floor:
             return
         fraction = min(max(fraction, self._best), 0.999)
         now_mono = time.monotonic()
         with self._lock:
-            due = stage != self._last_stage or (
+            done = self._done if symbols_done is None else max(symbols_done, self._done)
+            due = stage != self._last_stage or done != self._done or (
                 now_mono - self._last_write >= self._svc.settings.progress_interval_s
             )
             if not due or self.stopped_reason:
                 return
             self._last_write, self._last_stage, self._best = now_mono, stage, fraction
-        if symbols_done is None:
-            symbols_done = _symbols_done(fraction, stage, self._total)
+            self._done = done
         self._write(lambda now: self._svc.tasks.progress(
-            self._task_id, self._attempt, fraction, stage, symbols_done, now,
+            self._task_id, self._attempt, fraction, stage, done, now,
             self._svc.settings.lease_seconds))
 
     def _beat(self) -> None:
@@ -90,9 +93,3 @@ class AttemptControl:
             self.stopped_reason = "lease_lost"
         # else: a stale (lower) progress value lost the monotonic check; nothing to do
 
-
-def _symbols_done(fraction: float, stage: str, total: int) -> int:
-    """Symbols finished, from the engine's fraction (0.1 → 0.8 spans the strategy runs)."""
-    if stage != "running_strategy":
-        return total if fraction >= 0.8 else 0
-    return min(total, int((fraction - 0.1) / 0.7 * total + 1e-9))

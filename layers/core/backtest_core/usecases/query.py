@@ -31,22 +31,28 @@ def status(task_id: str, owner: str, svc: Services) -> tuple[StatusView, bytes |
     and ``result_url`` points at the result route (which redirects to S3).
     """
     record = owned_task(task_id, owner, svc)
+    view = status_view(record)
     raw = None
-    result_url = None
-    if record.status is TaskStatus.COMPLETED and record.result_key:
-        result_url = f"/api/backtests/{record.task_id}"
+    if view.result_url and record.result_key:
         size = record.summary.result_bytes if record.summary else 0
         if size <= INLINE_DOWNLOAD_MAX_BYTES:
             raw = svc.results.get_completed(record.result_key)
-    view = StatusView(
+    return view, raw
+
+
+def status_view(record: TaskRecord) -> StatusView:
+    """The status view of a record without the result (``result_url`` says where it is);
+    also the body of every WebSocket progress message (backtest_core.live)."""
+    completed = record.status is TaskStatus.COMPLETED and bool(record.result_key)
+    return StatusView(
         task_id=record.task_id, status=record.status, progress=record.progress,
         stage=record.stage, result=None, error=record.error, created_at=record.created_at,
         started_at=record.started_at, updated_at=record.updated_at,
         finished_at=record.finished_at, symbols_total=record.symbols_total,
-        symbols_done=record.symbols_done, result_url=result_url, kind=record.kind,
+        symbols_done=record.symbols_done,
+        result_url=f"/api/backtests/{record.task_id}" if completed else None, kind=record.kind,
         shards_total=record.shards_total, shards_done=record.shards_done,
     )
-    return view, raw
 
 
 def status_json(view: StatusView, raw_result: bytes | None) -> str:
