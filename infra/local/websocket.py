@@ -21,6 +21,7 @@ What API Gateway's WebSocket API does, on the local HTTP server's socket:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -72,6 +73,8 @@ class _Session:
             try:
                 self.flush()
             except OSError:  # a client that stopped reading: as good as gone
+                with contextlib.suppress(OSError):  # and told so: no client waits forever
+                    self.sock.shutdown(socket.SHUT_RDWR)
                 return False
             return True
 

@@ -34,7 +34,6 @@ from backtest_core.repository import TaskRepository
 from backtest_core.timeutil import iso, utc_now
 
 HANDSHAKE_GRACE_S = 10.0  # a post this soon after $connect may precede the handshake
-MAX_ROUNDS = 20  # a delivery re-checks after each post; the task runs out of news long before
 
 
 @dataclass
@@ -101,7 +100,7 @@ def deliver(connection_id: str, svc: LiveServices, record: TaskRecord | None = N
     """Bring one connection up to date: post what is news, then re-check; close after the
     terminal message. ``record`` is a stream image (None: read the task)."""
     assert svc.poster is not None, "deliver needs a poster"
-    for _ in range(MAX_ROUNDS):
+    while True:  # ends: nothing new, terminal, or gone (a task's news is finite: monotonic)
         now = svc.clock()
         conn = svc.connections.lock(connection_id, now.timestamp(), svc.settings.delivery_lock_s)
         if conn is None:
@@ -114,7 +113,12 @@ def deliver(connection_id: str, svc: LiveServices, record: TaskRecord | None = N
                 return
             if conn.seq > 0 and not is_news(conn.sent, record):
                 svc.connections.unlock(connection_id)
-                return
+                # A change written after our read found the lock held and left it to us:
+                # look once more now that the lock is free (else its message is lost).
+                record = svc.tasks.get(conn.task_id, svc.clock())
+                if record is None or not is_news(conn.sent, record):
+                    return
+                continue
             seq = conn.seq + 1
             svc.poster.post(connection_id, json.dumps(message(record, seq)).encode())
             if record.status.terminal:
