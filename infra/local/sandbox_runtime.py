@@ -48,14 +48,25 @@ def write_frame(stream: BinaryIO, doc: dict[str, Any]) -> None:
 
 def read_frame(stream: BinaryIO) -> dict[str, Any] | None:
     """The next frame, or None at EOF."""
-    header = stream.read(_HEADER.size)
-    if len(header) < _HEADER.size:
+    header = _read_exactly(stream, _HEADER.size)
+    if header is None:
         return None
     (size,) = _HEADER.unpack(header)
-    payload = stream.read(size)
-    if len(payload) < size:
-        return None
-    return json.loads(payload)
+    payload = _read_exactly(stream, size)
+    return None if payload is None else json.loads(payload)
+
+
+def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
+    """``size`` bytes, or None at EOF. An unbuffered pipe read returns what is there (at
+    most the 64 KB pipe buffer), so a large event arrives in several reads."""
+    chunks: list[bytes] = []
+    while size > 0:
+        chunk = stream.read(size)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
 
 
 def _error(exc: BaseException) -> dict[str, Any]:

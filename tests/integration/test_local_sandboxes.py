@@ -184,3 +184,20 @@ def test_given_a_hook_when_its_path_is_called_then_it_answers_before_the_routes(
 
     assert (status, headers["content-type"], body) == (200, "text/html", b"<h1>console</h1>")
     assert passed_on == 200  # other paths still reach the template's routes
+
+
+def test_given_an_event_larger_than_a_pipe_buffer_when_invoked_then_the_warm_sandbox_reads_it_whole(
+    stack: RunningStack,
+) -> None:
+    # Regression: the sandbox read its event with one unbuffered pipe read (at most 64 KB),
+    # took the short read for EOF and exited 0 mid-invocation (a 59-record stream batch).
+    pool = stack.functions["EchoFunction"]
+    small = {"rawPath": "/api/items/1", "routeKey": "GET /api/items/{item_id}"}
+    pool.invoke(small)
+    pid = pool.sandboxes[0]
+    big = {**small, "padding": "x" * 1_000_000}
+
+    answer = pool.invoke(big)
+
+    assert json.loads(answer["body"])["event"]["padding"] == big["padding"]
+    assert pool.sandboxes == [pid]  # the same warm sandbox: it did not die
