@@ -26,7 +26,7 @@ import traceback
 from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
+from typing import Any
 
 from infra.local.apigw import (
     InvalidToken,
@@ -36,6 +36,7 @@ from infra.local.apigw import (
     cors_response_headers,
     lambda_response,
 )
+from infra.local.dispatcher import Invoker
 from infra.local.template_model import CorsSpec
 
 log = logging.getLogger("local.http")
@@ -46,13 +47,6 @@ _UNAUTHORIZED = json.dumps({"message": "Unauthorized"}).encode()
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 REQUEST_TIMEOUT_S = 10.0
 
-
-class Invoker(Protocol):
-    """A function behind a route (``sandbox.FunctionPool``)."""
-
-    spec: Any
-
-    def invoke(self, event: dict[str, Any]) -> Any: ...
 
 
 LocalHandler = Callable[["_Handler"], bool]

@@ -14,17 +14,12 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
+from infra.local.dispatcher import Invoker
 from infra.local.naming import ACCOUNT_ID
 
 log = logging.getLogger("local.schedule")
-
-
-class Invoker(Protocol):
-    spec: Any
-
-    def invoke(self, event: dict[str, Any]) -> Any: ...
 
 
 @dataclass(frozen=True)

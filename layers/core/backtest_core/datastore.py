@@ -12,8 +12,6 @@ import tempfile
 from pathlib import Path
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
-
 from backtest_core.inventory import (
     MANIFEST_KEY,
     FileEntry,
@@ -21,6 +19,7 @@ from backtest_core.inventory import (
     Manifest,
     build_inventory,
 )
+from backtest_core.storage import get_object_or_none
 
 
 class DataStore(Protocol):
@@ -130,13 +129,8 @@ class S3DataStore:
         return out
 
     def get(self, key: str) -> bytes | None:
-        try:
-            obj = self._s3.get_object(Bucket=self._bucket, Key=self._prefix + key)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
-                return None
-            raise
-        return obj["Body"].read()
+        obj = get_object_or_none(self._s3, self._bucket, self._prefix + key)
+        return None if obj is None else obj["Body"].read()
 
     def put(self, key: str, body: bytes, source: str) -> None:
         content_type = "application/json" if key.endswith(".json") else (

@@ -12,6 +12,16 @@ from botocore.exceptions import ClientError
 PRESIGN_EXPIRY_S = 900
 
 
+def get_object_or_none(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    """``GetObject``'s answer, or None when the key does not exist."""
+    try:
+        return s3.get_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
+            return None
+        raise
+
+
 CACHE_MAX_BYTES = 64 * 1024 * 1024  # completed documents kept by a warm status function
 
 
@@ -92,12 +102,8 @@ class ResultStore:
         return None if raw is None else orjson.loads(raw)
 
     def get_bytes(self, key: str) -> bytes | None:
-        try:
-            return self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
-                return None
-            raise
+        obj = get_object_or_none(self._s3, self._bucket, key)
+        return None if obj is None else obj["Body"].read()
 
     def delete(self, key: str) -> None:
         self._s3.delete_object(Bucket=self._bucket, Key=key)
@@ -125,12 +131,9 @@ class S3CandleReader:
         self._sources: dict[str, str] = {}
 
     def get(self, key: str) -> bytes | None:
-        try:
-            obj = self._s3.get_object(Bucket=self._bucket, Key=self._prefix + key)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
-                return None
-            raise
+        obj = get_object_or_none(self._s3, self._bucket, self._prefix + key)
+        if obj is None:
+            return None
         self._sources[key] = obj.get("Metadata", {}).get("source") or self._uri(key)
         return obj["Body"].read()
 
