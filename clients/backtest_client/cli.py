@@ -4,7 +4,10 @@
         --start 2024-01-01 --end 2024-12-31 --wait
     backtest status TASK_ID        backtest cancel TASK_ID
     backtest history --limit 20    backtest result TASK_ID --out result.json
-    backtest strategies            backtest run ...   (local engine, no API)
+    backtest strategies [ls]       backtest strategies push rule.json
+    backtest submit --definition rule.json --position '{"stop_loss": {"pct": 2}}' ...
+    backtest result TASK_ID --trades-csv trades.csv
+    backtest run ...               (local engine, no API; --definition FILE.json too)
     backtest sweep --strategy volume_zone_breakout --symbols BTC_KRW \\
         --grid '{"volume_window":[10,20,40],"top_percentile":[0.1,0.2]}' --wait
     backtest data fetch|import|ls  (market data, see data_cli.py)
@@ -47,6 +50,29 @@ def _json_object(text: str) -> dict[str, Any]:
     return value
 
 
+def _json_file(text: str) -> dict[str, Any]:
+    """A JSON object from a file path."""
+    try:
+        raw = Path(text).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"cannot read {text} ({exc.strerror})") from None
+    return _json_object(raw)
+
+
+def _json_or_file(text: str) -> dict[str, Any]:
+    """Inline JSON (``{...}``) or the path of a JSON file."""
+    return _json_object(text) if text.lstrip().startswith("{") else _json_file(text)
+
+
+def _add_strategy_options(p: argparse.ArgumentParser) -> None:
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--strategy", help="a built-in or saved strategy's name")
+    which.add_argument("--definition", type=_json_file, metavar="FILE.json",
+                       help="an inline rule document (docs/rules.md)")
+    p.add_argument("--position", type=_json_or_file, default=None, metavar="JSON|FILE",
+                   help="stops, take profit, sizing, shared portfolio (docs/positions.md)")
+
+
 def _symbol_list(text: str) -> list[str]:
     symbols = [s.strip() for s in text.split(",") if s.strip()]
     if not symbols:
@@ -70,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("submit", parents=[common], help="submit a backtest (run-async)")
-    p.add_argument("--strategy", required=True)
+    _add_strategy_options(p)
     p.add_argument("--symbols", required=True, type=_symbol_list, help="comma-separated")
     p.add_argument("--start", required=True, help="YYYY-MM-DD (UTC)")
     p.add_argument("--end", required=True, help="YYYY-MM-DD (UTC, whole day included)")
@@ -84,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=None, help="seconds to wait at most")
 
     p = sub.add_parser("sweep", parents=[common], help="submit a parameter sweep")
-    p.add_argument("--strategy", required=True)
+    _add_strategy_options(p)
     p.add_argument("--grid", required=True, type=_json_object,
                    help='values to try as JSON, e.g. \'{"volume_window":[10,20,40]}\'')
     p.add_argument("--symbols", type=_symbol_list, default=["BTC_KRW"], help="comma-separated")
@@ -112,8 +138,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("result", parents=[common], help="the result of a completed run")
     p.add_argument("run_id")
     p.add_argument("--out", type=Path, default=None, help="save the result document here")
+    p.add_argument("--trades-csv", type=Path, default=None, metavar="FILE",
+                   help="save every trade (the run's portfolio, or --symbol's) as CSV")
+    p.add_argument("--symbol", default=None, help="with --trades-csv: that symbol's own trades")
 
-    sub.add_parser("strategies", parents=[common], help="available strategies")
+    p = sub.add_parser("strategies", parents=[common],
+                       help="built-in and saved strategies (ls, push, show, rm)")
+    p.add_argument("action", nargs="?", default="ls", choices=["ls", "push", "show", "rm"])
+    p.add_argument("target", nargs="?", default=None,
+                   help="push: FILE.json (saved under its name); show/rm: NAME")
     data_cli.add_subcommand(sub, common)
     sub.add_parser("run", help="run the engine locally (see `backtest run --help`)",
                    add_help=False)
@@ -203,9 +236,37 @@ def _dispatch(client: BacktestClient, args: argparse.Namespace, as_json: bool) -
     elif args.command == "result":
         return _result(client, args, as_json)
     elif args.command == "strategies":
+        return _strategies(client, args, as_json, out)
+    return 0
+
+
+def _strategies(client: BacktestClient, args: argparse.Namespace, as_json: bool,
+                out: Any) -> int:
+    from backtest_client import render
+
+    if args.action == "ls":
         doc = client.strategies()
         if not _emit(doc, as_json):
             out.print(render.strategies_table(doc))
+        return 0
+    if not args.target:
+        _fail(f"backtest strategies {args.action} needs a "
+              f"{'FILE.json' if args.action == 'push' else 'NAME'}")
+        return 2
+    if args.action == "push":
+        try:
+            document = _json_file(args.target)
+        except argparse.ArgumentTypeError as exc:
+            _fail(str(exc))
+            return 2
+        saved = client.put_strategy(str(document.get("name", "")), document)
+        if not _emit(saved, as_json):
+            print(f"saved {saved['name']} version {saved['version']}")
+    elif args.action == "show":
+        _emit(client.get_strategy(args.target), True)
+    else:
+        client.delete_strategy(args.target)
+        print(f"deleted {args.target}")
     return 0
 
 
@@ -221,7 +282,7 @@ def _submit(client: BacktestClient, args: argparse.Namespace, as_json: bool) -> 
     from backtest_client.watch import StoppedWaiting, handle_interrupt, wait_with_progress
 
     request: dict[str, Any] = {
-        "strategy": args.strategy,
+        **({"strategy": args.strategy} if args.strategy else {"definition": args.definition}),
         "params": args.params,
         "symbols": args.symbols,
         "start_date": args.start,
@@ -232,6 +293,8 @@ def _submit(client: BacktestClient, args: argparse.Namespace, as_json: bool) -> 
         request["fee_bps"] = args.fee_bps
     if getattr(args, "slippage_bps", None) is not None:
         request["slippage_bps"] = args.slippage_bps
+    if args.position is not None:
+        request["position"] = args.position
     sweep = args.command == "sweep"
     if sweep:
         request["grid"] = args.grid
@@ -275,6 +338,12 @@ def _submit(client: BacktestClient, args: argparse.Namespace, as_json: bool) -> 
 def _result(client: BacktestClient, args: argparse.Namespace, as_json: bool) -> int:
     from backtest_client import render
 
+    if args.trades_csv is not None:
+        raw = client.trades_csv(args.run_id, args.symbol)
+        args.trades_csv.write_bytes(raw)
+        trades = max(len(raw.splitlines()) - 1, 0)  # minus the header
+        print(f"saved {args.trades_csv} ({trades} trades)")
+        return 0
     if args.out is not None:
         raw = client.download(args.run_id)
         args.out.write_bytes(raw)

@@ -208,6 +208,25 @@ class BacktestClient:
         """GET /api/strategies → ``{strategies, count, details}``."""
         return self._json("GET", "/api/strategies")
 
+    def put_strategy(self, name: str, document: Mapping[str, Any]) -> dict[str, Any]:
+        """PUT /api/strategies/{name} → ``{name, version, created_at}``."""
+        return self._json("PUT", f"/api/strategies/{_quote(name)}", body=dict(document))
+
+    def get_strategy(self, name: str) -> dict[str, Any]:
+        """GET /api/strategies/{name} → the saved rule document."""
+        return self._json("GET", f"/api/strategies/{_quote(name)}")
+
+    def delete_strategy(self, name: str) -> None:
+        """DELETE /api/strategies/{name} (204)."""
+        self._request("DELETE", f"/api/strategies/{_quote(name)}")
+
+    def trades_csv(self, run_id: str, symbol: str | None = None) -> bytes:
+        """GET /api/backtests/{run_id}/trades.csv → every trade as CSV (the root portfolio's,
+        or ``symbol``'s own)."""
+        raw, _ = self._request("GET", f"/api/backtests/{_quote(run_id)}/trades.csv",
+                               query={"symbol": symbol})
+        return raw
+
     def inventory(self) -> dict[str, Any]:
         """GET /api/data/inventory → ``{items: [{symbol, timeframe, first, last, rows, source}]}``."""
         return self._json("GET", "/api/data/inventory")

@@ -10,12 +10,13 @@ from aws_lambda_powertools.event_handler import Response
 from backtest_core.api import routes
 from backtest_core.api.data_routes import data_router
 from backtest_core.api.resolver import API_TITLE, API_VERSION, make_resolver
+from backtest_core.api.strategy_routes import strategies_router
 from backtest_core.api.sync_run import run_sync_router
 from backtest_core.observability import logger
 
 app = make_resolver(
     routes.health_router, routes.submit_router, routes.status_router, routes.cancel_router,
-    routes.history_router, routes.results_router, data_router, routes.strategies_router,
+    routes.history_router, routes.results_router, data_router, strategies_router,
     run_sync_router,
 )
 app.enable_swagger(path="/api/docs", title=API_TITLE, version=API_VERSION)

@@ -1,9 +1,9 @@
-"""GET /api/strategies: the strategy catalog with parameter schemas."""
+"""/api/strategies: the catalog, the rule document schema, saved rule documents."""
 
 from aws_lambda_powertools.logging import correlation_paths
 
 from backtest_core.api.resolver import make_resolver
-from backtest_core.api.routes import strategies_router
+from backtest_core.api.strategy_routes import strategies_router
 from backtest_core.observability import logger, metrics
 
 app = make_resolver(strategies_router)

@@ -18,11 +18,11 @@ import statistics
 from datetime import datetime
 from typing import Any
 
+from backtest_contract.results import RESULT_VERSION
 from backtest_core.models import BacktestRequest, SweepRequest
 from backtest_core.sweeps import expand_grid
 
 EULER_GAMMA = 0.5772156649015329
-RESULT_VERSION = "1.2.0"
 LOWER_IS_BETTER = frozenset({"portfolio.max_drawdown_pct"})
 ShardDoc = dict[str, Any] | None
 
@@ -60,7 +60,7 @@ def fanout_document(request: BacktestRequest, run_id: str, docs: list[ShardDoc],
     return {
         "version": RESULT_VERSION,
         "run_id": run_id,
-        "strategy": request.strategy,
+        "strategy": request.strategy_name,
         "params": request.params,
         "start_date": request.start_date.isoformat(),
         "end_date": request.end_date.isoformat(),
@@ -100,7 +100,7 @@ def sweep_document(request: SweepRequest, run_id: str, docs: list[ShardDoc],
         "version": RESULT_VERSION,
         "kind": "sweep",
         "run_id": run_id,
-        "strategy": request.strategy,
+        "strategy": request.strategy_name,
         "params": request.params,
         "grid": request.grid,
         "rank_by": request.rank_by,

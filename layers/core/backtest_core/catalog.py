@@ -1,8 +1,9 @@
-"""Strategy catalog for the API functions, without loading the engine.
+"""Strategy resolution and the catalog for the API functions, without loading the engine.
 
-The strategies' parameter models live in the shared contract (``backtest_contract``),
-which both the API and the engine import: params are validated here with the very models
-the engine runs with, so the API answers 422 with the field before anything is queued.
+Built-ins and rule documents are resolved by the shared contract's registry
+(``backtest_contract.registry``), which the engine uses too: params are validated here with
+the very models the engine runs with, so the API answers 422 with the field before anything
+is queued. Saved rule documents are looked up in the owner's ``StrategyStore``.
 """
 
 from __future__ import annotations
@@ -10,42 +11,43 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from pydantic import ValidationError
-
-from backtest_contract.strategies import STRATEGIES
+from backtest_contract.registry import BUILTIN_NAMES, ParamsInvalid, StrategyRef, builtins
+from backtest_contract.registry import resolve as resolve_ref
 from backtest_core.errors import ValidationFailed
-from backtest_core.quoting import quote
 
 
 @cache
 def load_catalog() -> tuple[dict[str, Any], ...]:
-    """The catalog entries ``{name, description, params_schema, defaults}``, by name."""
-    return tuple(s.catalog_entry() for s in STRATEGIES.values())
+    """The built-ins' catalog entries ``{name, kind, version, description, params_schema,
+    defaults}``, by name."""
+    return tuple(ref.catalog_entry() for ref in builtins())
 
 
 def strategy_names() -> list[str]:
-    return list(STRATEGIES)
+    """The built-ins' names."""
+    return list(BUILTIN_NAMES)
 
 
-def validate_params(strategy: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Check ``params`` against the strategy's model; return them with defaults filled in.
+def body_errors(exc: ParamsInvalid) -> ValidationFailed:
+    """The registry's errors (``loc`` relative to the body) as the API's 422."""
+    return ValidationFailed([{**e, "loc": ["body", *e["loc"]]} for e in exc.errors])
 
-    Raises ValidationFailed with ``loc`` ``["body", "strategy"]`` or
-    ``["body", "params", <name>]``.
-    """
-    if strategy not in STRATEGIES:
-        raise ValidationFailed.single(
-            ["body", "strategy"],
-            f"Unknown strategy {quote(strategy)}; available: {', '.join(strategy_names())}",
-        )
+
+def resolve(strategy: str | None, definition: Any) -> StrategyRef:
+    """The strategy of a request body; ValidationFailed (``loc`` under ``body``) if unknown
+    or if the document is invalid."""
     try:
-        model = STRATEGIES[strategy].params_model.model_validate(params)
-    except ValidationError as exc:
-        raise ValidationFailed(
-            [
-                {"loc": ["body", "params", *err["loc"]],
-                 "msg": err["msg"].removeprefix("Value error, "), "type": err["type"]}
-                for err in exc.errors()
-            ]
-        ) from None
-    return model.model_dump()
+        return resolve_ref(strategy, definition)
+    except ParamsInvalid as exc:
+        raise body_errors(exc) from None
+
+
+def validate_params(ref: StrategyRef, params: dict[str, Any],
+                    loc: tuple[str | int, ...] = ("params",)) -> dict[str, Any]:
+    """Check ``params`` against the strategy's model; return them with defaults filled in
+    and coerced values (``"10"`` → 10). Raises ValidationFailed with ``loc``
+    ``["body", "params", <name>]``."""
+    try:
+        return ref.validate_params(params, loc)
+    except ParamsInvalid as exc:
+        raise body_errors(exc) from None

@@ -68,6 +68,28 @@ class TooLargeForSync(BacktestError):
         super().__init__("Backtest too large for a synchronous run; use /api/backtests/run-async")
 
 
+class DocumentTooLarge(BacktestError):
+    """A rule document over the size limit (checked before anything else)."""
+
+    status = 413
+
+    def __init__(self, size: int, limit: int):
+        super().__init__(f"Rule document too large: {size} bytes, at most {limit}")
+
+
+class StrategyNotFound(BacktestError):
+    status = 404
+
+    def __init__(self, name: str):
+        super().__init__(f"Strategy not found: {name}")
+
+
+class StrategyConflict(BacktestError):
+    """Saving under a built-in's name, or past the owner's limit."""
+
+    status = 409
+
+
 class EnqueueFailed(BacktestError):
     status = 500
 

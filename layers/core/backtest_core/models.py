@@ -17,6 +17,7 @@ from pydantic import (
     Strict,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from backtest_contract.market import (
@@ -26,14 +27,16 @@ from backtest_contract.market import (
     normalize_symbol,
     normalize_timeframe,
 )
-from backtest_core.catalog import strategy_names
+from backtest_contract.registry import BUILTIN_NAMES
 from backtest_core.quoting import quote_text
 
 MAX_SYMBOLS = 50
 Symbol = Annotated[str, Field(json_schema_extra={"pattern": SYMBOL_PATTERN}),
                    AfterValidator(normalize_symbol)]
-# The strategies of the shared contract, as an OpenAPI enum (SPEC §13).
-StrategyName = Literal[tuple(strategy_names())]  # type: ignore[valid-type]
+# A built-in's name or the name of one of the owner's saved rule documents.
+STRATEGY_NAME_PATTERN = r"^[a-z][a-z0-9_]{2,47}$"
+StrategyName = Annotated[str, Field(pattern=STRATEGY_NAME_PATTERN, examples=list(BUILTIN_NAMES),
+                                    json_schema_extra={"x-builtins": list(BUILTIN_NAMES)})]
 
 # Dates the engine and the Parquet layout can represent (SPEC §13): 422 outside.
 MIN_DATE = date(1970, 1, 1)
@@ -95,10 +98,22 @@ class BacktestRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    strategy: StrategyName = Field(description="Strategy name, see GET /api/strategies")
+    strategy: StrategyName | None = Field(
+        default=None,
+        description="A built-in or saved strategy's name (GET /api/strategies); "
+                    "exactly one of strategy and definition")
+    definition: dict[str, Any] | None = Field(
+        default=None,
+        description="An inline rule document (schema: GET /api/strategies/schema); "
+                    "exactly one of strategy and definition")
     params: dict[str, Any] = Field(
         default_factory=dict,
         description="Strategy parameters (params_schema of GET /api/strategies)")
+    position: dict[str, Any] | None = Field(
+        default=None,
+        description="Position configuration: stops, take profit, trailing and time exits, "
+                    "sizing, the shared portfolio (docs/positions.md); a rule document's "
+                    "position gives defaults, these keys win")
     symbols: list[Symbol] = Field(min_length=1, max_length=MAX_SYMBOLS, examples=[["BTC_KRW"]])
     start_date: Day = Field(description="First day, YYYY-MM-DD (UTC), 1970-01-01 .. 2100-12-31")
     end_date: Day = Field(description="Last day, included whole, YYYY-MM-DD (UTC), >= start_date")
@@ -106,6 +121,12 @@ class BacktestRequest(BaseModel):
                            json_schema_extra={"enum": list(ACCEPTED_TIMEFRAMES)})
     fee_bps: Bps = Field(default=5.0, description="Fee per side, basis points")
     slippage_bps: Bps = Field(default=0.0, description="Slippage, basis points")
+
+    @model_validator(mode="after")
+    def _one_strategy(self) -> BacktestRequest:
+        if (self.strategy is None) == (self.definition is None):
+            raise ValueError("exactly one of strategy and definition is required")
+        return self
 
     @field_validator("symbols")
     @classmethod
@@ -124,6 +145,11 @@ class BacktestRequest(BaseModel):
         if start is not None and start > value:
             raise ValueError("start_date must be before or equal to end_date")
         return value
+
+    @property
+    def strategy_name(self) -> str:
+        """The built-in's name or the rule document's ``name``."""
+        return self.strategy or str((self.definition or {}).get("name", ""))
 
     def canonical_json(self) -> str:
         """Stable JSON used to store the request and to compare idempotent bodies."""

@@ -14,6 +14,7 @@ from backtest_core.repository import TaskRepository
 from backtest_core.settings import Settings, settings
 from backtest_core.stepfunctions import StateMachine
 from backtest_core.storage import ResultStore, S3CandleReader
+from backtest_core.strategy_store import StrategyStore
 from backtest_core.timeutil import utc_now
 
 
@@ -25,6 +26,7 @@ class Services:
     results: ResultStore
     candles: S3CandleReader
     sfn: StateMachine = field(default_factory=lambda: StateMachine(lambda: None, None))
+    strategies: StrategyStore = field(default_factory=lambda: StrategyStore(None, None))
     clock: Callable[[], datetime] = field(default=utc_now)
     # Starts Fargate containers for long runs; None = every run stays in the worker Lambda.
     # The local stack injects its subprocess stand-in here.
@@ -42,6 +44,7 @@ class Services:
             results=ResultStore(s3, cfg.bucket, cfg.results_prefix),
             candles=S3CandleReader(s3, cfg.bucket, cfg.data_prefix),
             sfn=StateMachine(lambda: aws.client("stepfunctions"), cfg.state_machine_arn),
+            strategies=StrategyStore(aws.client("dynamodb"), cfg.strategies_table),
             clock=clock,
             launcher=launcher,
         )

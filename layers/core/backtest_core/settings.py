@@ -16,6 +16,8 @@ class Settings(BaseModel):
     jobs_queue_url: str
     bucket: str
     idempotency_table: str
+    # Saved rule documents (docs/rules.md); unset: saving is unavailable.
+    strategies_table: str | None = None
     data_prefix: str = "data/"
     results_prefix: str = "results/"
     task_ttl_hours: float = Field(default=168, gt=0)
@@ -67,6 +69,7 @@ class Settings(BaseModel):
             "jobs_queue_url": "JOBS_QUEUE_URL",
             "bucket": "BUCKET",
             "idempotency_table": "IDEMPOTENCY_TABLE",
+            "strategies_table": "STRATEGIES_TABLE",
             "data_prefix": "DATA_PREFIX",
             "results_prefix": "RESULTS_PREFIX",
             "task_ttl_hours": "TASK_TTL_HOURS",

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from backtest_contract.registry import StrategyRef
 from backtest_core.catalog import validate_params
 from backtest_core.errors import ValidationFailed
 from backtest_core.models import SweepRequest, TaskRecord, combination_count
@@ -30,23 +31,24 @@ def expand_grid(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(keys, values, strict=True)) for values in itertools.product(*grid.values())]
 
 
-def validated_sweep(request: SweepRequest) -> SweepRequest:
-    """Check the strategy, the base params and every grid value against the strategy's
-    parameters; return the request with grid values coerced (``"10"`` → 10).
+def validated_sweep(request: SweepRequest, ref: StrategyRef) -> SweepRequest:
+    """Check the base params and every grid value against the strategy's parameters;
+    return the request with grid values coerced (``"10"`` → 10). A rule document's lengths
+    depend on one parameter each, so checking each value checks every combination.
 
     Raises ValidationFailed with ``loc`` ``["body", "grid", key, index]`` for a bad value.
     """
-    validate_params(request.strategy, request.params)
+    validate_params(ref, request.params)
     errors: list[dict[str, Any]] = []
     grid: dict[str, list[Any]] = {}
     for key, values in request.grid.items():
         grid[key] = []
         for index, value in enumerate(values):
             try:
-                grid[key].append(validate_params(request.strategy,
-                                                 {**request.params, key: value})[key])
+                grid[key].append(validate_params(ref, {**request.params, key: value})[key])
             except ValidationFailed as exc:
-                errors.extend({**err, "loc": ["body", "grid", key, index]}
+                errors.extend({**err, "loc": ["body", "grid", key, index],
+                               "msg": f"{key}={value!r}: {err['msg']}"}
                               for err in exc.detail)
     if errors:
         raise ValidationFailed(errors)

@@ -68,7 +68,8 @@ def _spec(request: BacktestRequest) -> RunSpec:
         strategy=request.strategy, params=dict(request.params), symbols=list(request.symbols),
         start_date=request.start_date, end_date=request.end_date,
         timeframe=request.timeframe, fee_bps=request.fee_bps,
-        slippage_bps=request.slippage_bps,
+        slippage_bps=request.slippage_bps, definition=request.definition,
+        position=request.position,
     )
 
 

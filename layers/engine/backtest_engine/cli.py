@@ -78,7 +78,12 @@ def _parser() -> _Parser:
     parser = _Parser(prog="backtest", description="Run backtests locally.")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run one strategy over CSV files or a data directory")
-    run.add_argument("--strategy", required=True, choices=sorted(registry()))
+    which = run.add_mutually_exclusive_group(required=True)
+    which.add_argument("--strategy", choices=sorted(registry()), help="a built-in strategy")
+    which.add_argument("--definition", type=_json_file, metavar="FILE.json",
+                       help="a rule document (docs/rules.md)")
+    run.add_argument("--position", type=_json_or_file, default=None, metavar="JSON|FILE",
+                     help="stops, take profit, sizing, shared portfolio (docs/positions.md)")
     source = run.add_mutually_exclusive_group(required=True)
     source.add_argument("--csv", nargs="+", metavar="FILE", help="one symbol per CSV file")
     source.add_argument("--data-dir", metavar="DIR", help="{SYMBOL}/{TF}/{YEAR}.parquet tree")
@@ -109,7 +114,8 @@ def _spec_and_reader(args: argparse.Namespace):
         symbols, timeframe, reader = _csv_reader(args.csv, args.symbol, args.timeframe)
     spec = RunSpec(strategy=args.strategy, params=args.params, symbols=symbols,
                    start_date=args.start, end_date=args.end, timeframe=timeframe,
-                   fee_bps=args.fee_bps, slippage_bps=args.slippage_bps)
+                   fee_bps=args.fee_bps, slippage_bps=args.slippage_bps,
+                   definition=args.definition, position=args.position)
     return spec, reader
 
 
@@ -168,10 +174,23 @@ def _json_object(text: str) -> dict:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError(f"--params is not JSON ({exc})") from None
+        raise argparse.ArgumentTypeError(f"not JSON ({exc})") from None
     if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError("--params must be a JSON object")
+        raise argparse.ArgumentTypeError("must be a JSON object")
     return value
+
+
+def _json_file(path: str) -> dict:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"cannot read {path} ({exc.strerror})") from None
+    return _json_object(text)
+
+
+def _json_or_file(text: str) -> dict:
+    """Inline JSON (``{...}``) or the path of a JSON file."""
+    return _json_object(text) if text.lstrip().startswith("{") else _json_file(text)
 
 
 if __name__ == "__main__":

@@ -10,19 +10,20 @@ import numpy as np
 from .loading import SymbolData
 from .metrics import compounded_equity, returns_pct, signal_statistics, trade_prices
 from .portfolio import portfolio_statistics
-from .strategies import Signals
+from .strategies import Masks
 from .version import ENGINE_VERSION, RESULT_VERSION
 
 
-def symbol_result(data: SymbolData, signals: Signals, hold_bars: int, timeframe_s: int,
+def symbol_result(data: SymbolData, masks: Masks, hold_bars: int, timeframe_s: int,
                   fee_bps: float, slippage_bps: float) -> dict:
     """SymbolResult: signals, the 4.1 statistics, the 4.2 ``portfolio`` and ``data`` blocks."""
     c = data.candles
-    entry, exit_ = trade_prices(c.close, signals.index, hold_bars)
+    index = masks.entry_index
+    entry, exit_ = trade_prices(c.close, index, hold_bars)
     r_pct = returns_pct(entry, exit_)
-    stamps = iso_many(c.ts_ns[signals.index])
+    stamps = iso_many(c.ts_ns[index])
     rows = zip(stamps, _floats(entry), _floats(exit_), _floats(r_pct / 100),
-               _floats(signals.confidence), strict=True)
+               _floats(masks.confidence_at(index)), strict=True)
     curve = [{"date": ts[:10], "equity": eq}
              for ts, eq in zip(stamps, _floats(compounded_equity(r_pct)), strict=True)]
     return {
@@ -35,7 +36,7 @@ def symbol_result(data: SymbolData, signals: Signals, hold_bars: int, timeframe_
         ],
         **signal_statistics(r_pct, hold_bars),
         "performance_curve": curve or None,
-        "portfolio": portfolio_statistics(c.close, signals.index, hold_bars, timeframe_s,
+        "portfolio": portfolio_statistics(c.close, index, hold_bars, timeframe_s,
                                           fee_bps, slippage_bps),
         "data": {"rows": len(c), "first": c.iso(0), "last": c.iso(len(c) - 1),
                  "sha256": c.sha256(), "source": data.source},

@@ -13,7 +13,7 @@ from .loading import SymbolData, load_symbol
 from .progress import CancelFn, ProgressFn, ProgressTracker
 from .readers import CandleReader
 from .result import document, symbol_result
-from .strategies import Signals, get, parse_params
+from .strategies import Masks, parse_params, resolve
 from .symbols import normalize_symbol, normalize_timeframe, timeframe_seconds
 
 
@@ -22,7 +22,7 @@ class RunSpec:
     """What to run. Dates are UTC days, both included; None = all available data.
     ``fee_bps``/``slippage_bps`` are per side in basis points (5 = 0.05 %)."""
 
-    strategy: str
+    strategy: str | None
     params: dict = field(default_factory=dict)
     symbols: list[str] = field(default_factory=list)
     start_date: date | None = None
@@ -30,6 +30,8 @@ class RunSpec:
     timeframe: str = "1d"
     fee_bps: float = 5.0
     slippage_bps: float = 0.0
+    definition: dict | None = None
+    position: dict | None = None
 
 
 def run_backtest(
@@ -53,7 +55,7 @@ def run_backtest(
     document with ``symbols: []`` and the reasons in ``failed_symbols`` instead.
     """
     started = time.perf_counter()
-    strategy = get(spec.strategy)
+    _, strategy = resolve(spec.strategy, spec.definition)
     params = parse_params(strategy, spec.params)
     symbols, timeframe = _check_spec(spec)
     tracker = ProgressTracker(progress, should_cancel, symbols_total=len(symbols))
@@ -134,7 +136,7 @@ def _load_all(spec, reader, symbols, timeframe, tracker):
     return loaded, failed
 
 
-def _run_strategies(strategy, params, loaded: list[SymbolData], tracker) -> list[Signals]:
+def _run_strategies(strategy, params, loaded: list[SymbolData], tracker) -> list[Masks]:
     """Signals per symbol; progress 0.1→0.8 by candles processed over all symbols."""
     total = max(sum(len(d.candles) for d in loaded), 1)
     state = {"done": 0}

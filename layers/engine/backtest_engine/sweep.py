@@ -23,7 +23,7 @@ from .progress import CancelFn, ProgressTracker
 from .readers import CandleReader
 from .result import json_safe
 from .runner import RunSpec
-from .strategies import Strategy, StrategyParams, get, parse_params
+from .strategies import Strategy, parse_params, resolve
 from .symbols import normalize_timeframe, timeframe_seconds
 
 
@@ -35,7 +35,7 @@ def run_sweep_shard(spec: RunSpec, reader: CandleReader, symbol: str,
 
     Raises ParamsError (a combination is invalid), DataError, BacktestCancelled.
     """
-    strategy = get(spec.strategy)
+    _, strategy = resolve(spec.strategy, spec.definition)
     params = [parse_params(strategy, combo) for combo in combinations]
     timeframe = normalize_timeframe(spec.timeframe)
     tracker = ProgressTracker(None, should_cancel)
@@ -49,7 +49,7 @@ def run_sweep_shard(spec: RunSpec, reader: CandleReader, symbol: str,
             "entries": entries}
 
 
-def evaluate_combinations(data: SymbolData, strategy: Strategy, params: list[StrategyParams],
+def evaluate_combinations(data: SymbolData, strategy: Strategy, params: list,
                           timeframe_s: int, fee_bps: float, slippage_bps: float,
                           tracker: ProgressTracker | None = None) -> list[dict]:
     """The per-symbol sweep block of every parameter set, in order (see module doc)."""
@@ -61,17 +61,18 @@ def evaluate_combinations(data: SymbolData, strategy: Strategy, params: list[Str
         state["bars"] += bars
         tracker.update(0.8 * min(state["bars"] / total, 1.0), "running_strategy")
 
-    signals = strategy.signals_for(data.candles, params, _tick)
+    signals = strategy.masks_for(data.candles, params, _tick)
     close = data.candles.close
     out = []
     for done, (p, sig) in enumerate(zip(params, signals, strict=True)):
         tracker.update(0.8 + 0.2 * done / len(params), "calculating_metrics")
-        entry, exit_ = trade_prices(close, sig.index, p.hold_period_bars)
+        index = sig.entry_index
+        entry, exit_ = trade_prices(close, index, p.hold_period_bars)
         stats = signal_statistics(returns_pct(entry, exit_), p.hold_period_bars)
-        portfolio, equity = portfolio_with_equity(close, sig.index, p.hold_period_bars,
+        portfolio, equity = portfolio_with_equity(close, index, p.hold_period_bars,
                                                   timeframe_s, fee_bps, slippage_bps)
         out.append({
-            "total_signals": int(sig.index.shape[0]),
+            "total_signals": int(index.shape[0]),
             "win_rate": stats["win_rate"],
             "avg_return": stats["avg_return"],
             "max_drawdown": stats["max_drawdown"],

@@ -3,5 +3,6 @@
 ENGINE_VERSION = "1.2.0"
 """Version of this engine library (metadata.engine_version)."""
 
-RESULT_VERSION = "1.2.0"
-"""Version of the result document schema (SPEC section 7)."""
+from backtest_contract.results import RESULT_VERSION
+
+__all__ = ["ENGINE_VERSION", "RESULT_VERSION"]

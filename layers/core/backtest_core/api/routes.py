@@ -7,7 +7,6 @@ The docs function includes every router so ``/api/openapi.json`` describes the w
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import cache
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -15,13 +14,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Que
 from aws_lambda_powertools.event_handler.router import Router
 
 from backtest_core.api.resolver import owner_of, responses
-from backtest_core.catalog import load_catalog
 from backtest_core.models import (
     BacktestRequest,
     HealthView,
     HistoryPage,
     StatusView,
-    StrategiesView,
     SweepCreated,
     SweepRequest,
     TaskCreated,
@@ -41,7 +38,6 @@ status_router = Router()
 cancel_router = Router()
 history_router = Router()
 results_router = Router()
-strategies_router = Router()
 health_router = Router()
 
 
@@ -138,22 +134,6 @@ def download_result(run_id: TaskId) -> Response[Any]:
     disposition = f'attachment; filename="backtest_{run_id}.json"'
     return Response(200, "application/json", raw.decode(),
                     headers={"Content-Disposition": disposition})
-
-
-@strategies_router.get(
-    "/api/strategies", summary="Available strategies and their parameters",
-    tags=["strategies"], responses=responses(StrategiesView),
-)
-def list_strategies() -> StrategiesView:
-    return _strategies_view()
-
-
-@cache
-def _strategies_view() -> StrategiesView:
-    details = [dict(entry) for entry in load_catalog()]
-    return StrategiesView.model_validate(
-        {"strategies": [d["name"] for d in details], "count": len(details), "details": details}
-    )
 
 
 @health_router.get("/api/health", summary="Liveness", tags=["health"],

@@ -14,10 +14,10 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import Router
 
 from backtest_core.api.resolver import owner_of, responses
-from backtest_core.catalog import validate_params
 from backtest_core.errors import PermanentTaskError, TooLargeForSync, ValidationFailed
 from backtest_core.models import BacktestRequest, estimated_candles
 from backtest_core.services import services
+from backtest_core.usecases.strategies import resolve_request
 
 run_sync_router = Router()
 _ENGINE: list[Any] = []
@@ -34,9 +34,9 @@ def use_engine(engine: Any) -> None:
     compress=True,
 )
 def run_sync(request: BacktestRequest) -> Response[Any]:
-    owner_of(run_sync_router)  # no task is stored, but a token without a usable sub is 401
+    owner = owner_of(run_sync_router)  # no task is stored; a token without a usable sub: 401
     svc = services()
-    validate_params(request.strategy, request.params)
+    request, _ = resolve_request(request, owner, svc)
     if estimated_candles(request) > svc.settings.sync_max_candles:
         raise TooLargeForSync()
     try:

@@ -97,7 +97,7 @@ def history(
 
 
 def _matches(record: TaskRecord, strategy: str | None, status_filter: TaskStatus | None) -> bool:
-    return (strategy is None or record.request.strategy == strategy) and (
+    return (strategy is None or record.request.strategy_name == strategy) and (
         status_filter is None or record.status is status_filter
     )
 
@@ -105,7 +105,7 @@ def _matches(record: TaskRecord, strategy: str | None, status_filter: TaskStatus
 def _history_item(record: TaskRecord) -> HistoryItem:
     req = record.request
     return HistoryItem(
-        task_id=record.task_id, status=record.status, strategy=req.strategy,
+        task_id=record.task_id, status=record.status, strategy=req.strategy_name,
         symbols=req.symbols, timeframe=req.timeframe, start_date=req.start_date,
         end_date=req.end_date, progress=record.progress, created_at=record.created_at,
         finished_at=record.finished_at, error=record.error,

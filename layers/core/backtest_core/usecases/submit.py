@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from backtest_core.catalog import validate_params
 from backtest_core.errors import EnqueueFailed
 from backtest_core.models import (
     BacktestRequest,
@@ -18,19 +17,22 @@ from backtest_core.observability import count, logger
 from backtest_core.services import Services
 from backtest_core.sweeps import shard_plan, validated_sweep
 from backtest_core.timeutil import iso
+from backtest_core.usecases.strategies import resolve_request
 
 
 def submit(request: BacktestRequest, owner: str, svc: Services) -> TaskCreated:
     """Create a queued task and send its message. On a send failure the task is failed,
     so nothing is left queued, and EnqueueFailed (HTTP 500) is raised."""
-    validate_params(request.strategy, request.params)
+    request, _ = resolve_request(request, owner, svc)
     return _create_and_enqueue(request, owner, svc)
 
 
 def submit_sweep(request: SweepRequest, owner: str, svc: Services) -> SweepCreated:
     """A sweep (SPEC §9): every grid value checked against the strategy (422 naming
     ``grid``), the shard plan recorded, then queued like a backtest."""
-    request = validated_sweep(request)
+    resolved, ref = resolve_request(request, owner, svc)
+    assert isinstance(resolved, SweepRequest)  # model_copy keeps the class
+    request = validated_sweep(resolved, ref)
     combinations = combination_count(request.grid)
     shards, size = shard_plan(combinations, len(request.symbols),
                               svc.settings.sweep_shard_combinations)
@@ -54,5 +56,5 @@ def _create_and_enqueue(request: BacktestRequest, owner: str, svc: Services,
             logger.exception("could not mark the task failed", extra={"task_id": task_id})
         raise EnqueueFailed(str(exc)) from exc
     count("BacktestsSubmitted")
-    logger.info("task queued", extra={"task_id": task_id, "strategy": request.strategy})
+    logger.info("task queued", extra={"task_id": task_id, "strategy": request.strategy_name})
     return TaskCreated(task_id=task_id, status=record.status, created_at=record.created_at)

@@ -1,6 +1,9 @@
-"""Strategy registry. Adding a strategy = adding one module here that defines ``STRATEGY``.
+"""Strategies: the built-ins (one module here each, defining ``STRATEGY``) and rule
+documents (``rules.py``, docs/rules.md), both resolved through the shared contract's
+registry (``backtest_contract.registry``) so that names, parameter models and the ``loc``
+of parameter errors are decided in one place.
 
-Modules whose name starts with ``_`` (kernels) and ``base`` are not strategies.
+Modules whose name starts with ``_`` (kernels), ``base`` and ``rules`` are not built-ins.
 """
 
 from __future__ import annotations
@@ -8,22 +11,27 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from functools import cache
+from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel
+
+from backtest_contract.registry import ParamsInvalid, StrategyRef, builtins
+from backtest_contract.registry import resolve as resolve_ref
 
 from ..errors import ParamsError
-from .base import Signals, Strategy, StrategyParams, Tick
+from .base import Masks, Strategy, Tick
 
-__all__ = ["Signals", "Strategy", "StrategyParams", "Tick", "catalog", "get", "parse_params",
-           "registry"]
+__all__ = ["Masks", "Strategy", "Tick", "catalog", "get", "parse_params", "registry",
+           "resolve"]
+_NOT_BUILTINS = {"base", "rules"}
 
 
 @cache
 def registry() -> dict[str, Strategy]:
-    """All strategies by name, sorted by name."""
+    """The built-in strategies by name, sorted by name."""
     found: dict[str, Strategy] = {}
     for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_") or info.name == "base":
+        if info.name.startswith("_") or info.name in _NOT_BUILTINS:
             continue
         module = importlib.import_module(f"{__name__}.{info.name}")
         strategy = getattr(module, "STRATEGY", None)
@@ -32,44 +40,43 @@ def registry() -> dict[str, Strategy]:
     return dict(sorted(found.items()))
 
 
+def resolve(name: str | None, definition: Any = None) -> tuple[StrategyRef, Strategy]:
+    """The contract's reference and the runnable strategy of a built-in ``name`` or a rule
+    document ``definition``. Raises ParamsError (loc ``["strategy"]`` or
+    ``["definition", ...]``)."""
+    try:
+        ref = resolve_ref(name, definition)
+    except ParamsInvalid as exc:
+        raise ParamsError(exc.errors) from None
+    if ref.kind == "builtin":
+        return ref, registry()[ref.name]
+    from .rules import rules_strategy
+
+    return ref, rules_strategy(ref)
+
+
 def get(name: str) -> Strategy:
-    """The strategy called ``name``; ParamsError at loc ["strategy"] if unknown."""
-    strategies = registry()
-    if name not in strategies:
-        raise ParamsError.single(
-            ["strategy"], f"Unknown strategy {name!r}; available: {sorted(strategies)}"
-        )
-    return strategies[name]
+    """The built-in strategy called ``name``; ParamsError at loc ["strategy"] if unknown."""
+    return resolve(name)[1]
 
 
-def parse_params(strategy: Strategy, params: object) -> StrategyParams:
-    """Validate ``params`` (a dict) into the strategy's model.
+def parse_params(strategy: Strategy, params: object) -> BaseModel:
+    """Validate ``params`` (a dict) into the strategy's model (numeric strings coerced).
 
     Raises ParamsError whose errors have ``loc`` like ``["params", "volume_window"]``.
     """
     if params is None:
         params = {}
-    if not isinstance(params, dict):
-        raise ParamsError.single(["params"], "params must be an object", "dict_type")
+    ref = strategy.ref or StrategyRef(name=strategy.name, kind="builtin",
+                                      description=strategy.description,
+                                      params_model=strategy.params_model)
     try:
-        return strategy.params_model.model_validate(params)
-    except ValidationError as exc:
-        raise ParamsError(
-            [
-                {"loc": ["params", *err["loc"]], "msg": err["msg"], "type": err["type"]}
-                for err in exc.errors(include_url=False)
-            ]
-        ) from None
+        values = ref.validate_params(params)
+    except ParamsInvalid as exc:
+        raise ParamsError(exc.errors) from None
+    return strategy.params_model.model_validate(values)
 
 
 def catalog() -> list[dict]:
-    """``[{name, description, params_schema, defaults}]`` for every strategy, by name."""
-    return [
-        {
-            "name": s.name,
-            "description": s.description,
-            "params_schema": s.params_model.model_json_schema(),
-            "defaults": s.params_model().model_dump(mode="json"),
-        }
-        for s in registry().values()
-    ]
+    """``[{name, kind, version, description, params_schema, defaults}]`` of the built-ins."""
+    return [ref.catalog_entry() for ref in builtins()]

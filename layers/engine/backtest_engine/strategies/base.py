@@ -1,14 +1,16 @@
-"""What a strategy is: a typed parameter model (from the shared contract,
-``backtest_contract.strategies``) and a pure signal function."""
+"""What a strategy is: a parameter model (from the shared contract) and a pure function
+from candles to per-bar **masks** — where it wants to enter, optionally where it wants to
+exit, and (built-ins) a confidence per bar. The position simulator (``backtest_engine.sim``,
+docs/positions.md) turns masks into trades."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-
-from backtest_contract.strategies import StrategyParams
+from pydantic import BaseModel
 
 from ..candles import Candles
 
@@ -17,39 +19,45 @@ Tick = Callable[[int], None]
 
 
 @dataclass(frozen=True)
-class Signals:
-    """BUY signals of one symbol: bar indices (int64, ascending) and confidences (0..1)."""
+class Masks:
+    """One symbol's masks, each of length n: ``entry`` (bool), ``exit`` (bool or None: the
+    strategy never asks to exit) and ``confidence`` (float 0..1 per bar, or None: 1.0)."""
 
-    index: np.ndarray
-    confidence: np.ndarray
+    entry: np.ndarray
+    exit: np.ndarray | None = None
+    confidence: np.ndarray | None = None
 
-    @staticmethod
-    def from_mask(mask: np.ndarray, confidence: np.ndarray) -> Signals:
-        """Signals at the true entries of ``mask``; ``confidence`` is per bar (full length)."""
-        index = np.flatnonzero(mask).astype(np.int64)
-        return Signals(index, np.asarray(confidence, dtype=np.float64)[index])
+    @property
+    def entry_index(self) -> np.ndarray:
+        """Bar indices where ``entry`` is true (int64, ascending)."""
+        return np.flatnonzero(self.entry).astype(np.int64)
+
+    def confidence_at(self, index: np.ndarray) -> np.ndarray:
+        """Confidence of the bars ``index`` (1.0 without a confidence series)."""
+        if self.confidence is None:
+            return np.ones(index.shape[0])
+        return np.asarray(self.confidence, dtype=np.float64)[index]
 
 
-GenerateMany = Callable[[Candles, list[StrategyParams], Tick], list[Signals]]
+Generate = Callable[[Candles, BaseModel, Tick], Masks]
+GenerateMany = Callable[[Candles, list, Tick], list[Masks]]
 
 
 @dataclass(frozen=True)
 class Strategy:
-    """A registered strategy. ``generate(candles, params, tick) -> Signals`` is pure.
-
+    """A runnable strategy. ``generate(candles, params, tick) -> Masks`` is pure;
     ``generate_many`` (optional) returns, for a list of parameter sets, exactly what
-    ``generate`` returns for each, sharing the work they have in common (a sweep).
-    """
+    ``generate`` returns for each, sharing the work they have in common (a sweep)."""
 
     name: str
     description: str
-    params_model: type[StrategyParams]
-    generate: Callable[[Candles, StrategyParams, Tick], Signals]
+    params_model: type[BaseModel]
+    generate: Generate
     generate_many: GenerateMany | None = None
+    ref: Any = None  # the contract's StrategyRef of a rule document (its length checks)
 
-    def signals_for(self, candles: Candles, params: list[StrategyParams],
-                    tick: Tick) -> list[Signals]:
-        """Signals of every parameter set in ``params``, in order."""
+    def masks_for(self, candles: Candles, params: list, tick: Tick) -> list[Masks]:
+        """Masks of every parameter set in ``params``, in order."""
         if self.generate_many is not None:
             return self.generate_many(candles, params, tick)
         return [self.generate(candles, p, tick) for p in params]

@@ -8,18 +8,18 @@ import pandas as pd
 from backtest_contract.strategies import VOLUME_LONG_CANDLE, VolumeLongCandleParams
 
 from ..candles import Candles
-from .base import Signals, Strategy, Tick
+from .base import Masks, Strategy, Tick
 
 
-def generate(candles: Candles, params: VolumeLongCandleParams, tick: Tick) -> Signals:
-    """Signals with confidence ``min(volume / MA / k, 1)``; MA includes the current bar."""
+def generate(candles: Candles, params: VolumeLongCandleParams, tick: Tick) -> Masks:
+    """Entry mask with confidence ``min(volume / MA / k, 1)``; MA includes the current bar."""
     signals = _signals(candles, params, _volume_ma(candles, params.vol_ma_window))
     tick(len(candles))
     return signals
 
 
 def generate_many(candles: Candles, params: list[VolumeLongCandleParams],
-                  tick: Tick) -> list[Signals]:
+                  tick: Tick) -> list[Masks]:
     """``generate`` for each parameter set; one volume MA per window M."""
     averages = {m: _volume_ma(candles, m) for m in dict.fromkeys(p.vol_ma_window for p in params)}
     out = [_signals(candles, p, averages[p.vol_ma_window]) for p in params]
@@ -32,7 +32,7 @@ def _volume_ma(candles: Candles, window: int) -> np.ndarray:
     return pd.Series(candles.volume).rolling(window, min_periods=1).mean().to_numpy()
 
 
-def _signals(candles: Candles, params: VolumeLongCandleParams, ma: np.ndarray) -> Signals:
+def _signals(candles: Candles, params: VolumeLongCandleParams, ma: np.ndarray) -> Masks:
     o, h, lo, c, v = candles.open, candles.high, candles.low, candles.close, candles.volume
     beta, k = params.body_pct, params.vol_multiplier
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -45,7 +45,7 @@ def _signals(candles: Candles, params: VolumeLongCandleParams, ma: np.ndarray) -
             & (np.maximum(o - lo, 0.0) / o < 2 * beta)
         )
         confidence = np.minimum(v / ma / k, 1.0)
-    return Signals.from_mask(mask, confidence)
+    return Masks(entry=mask, confidence=confidence)
 
 
 STRATEGY = Strategy(

@@ -9,11 +9,11 @@ from backtest_contract.strategies import VOLUME_ZONE_BREAKOUT, VolumeZoneBreakou
 
 from ..candles import Candles
 from ._profile import resistance_levels, resistance_levels_many
-from .base import Signals, Strategy, Tick
+from .base import Masks, Strategy, Tick
 
 
-def generate(candles: Candles, params: VolumeZoneBreakoutParams, tick: Tick) -> Signals:
-    """Signals and confidence ``min(0.5 + (high − L)/L, 1)`` with L = R·(1+b)."""
+def generate(candles: Candles, params: VolumeZoneBreakoutParams, tick: Tick) -> Masks:
+    """Entry mask and confidence ``min(0.5 + (high − L)/L, 1)`` with L = R·(1+b)."""
     span_low, span_high = _spans(candles, params.include_wicks)
     levels = resistance_levels(span_low, span_high, candles.volume, params.volume_window,
                                params.num_bins, params.top_percentile, tick)
@@ -21,7 +21,7 @@ def generate(candles: Candles, params: VolumeZoneBreakoutParams, tick: Tick) -> 
 
 
 def generate_many(candles: Candles, params: list[VolumeZoneBreakoutParams],
-                  tick: Tick) -> list[Signals]:
+                  tick: Tick) -> list[Masks]:
     """``generate`` for each parameter set; the profile work of one (include_wicks, W, K)
     is shared by every p, b and H (``resistance_levels_many``)."""
     groups: dict[tuple[bool, int, int], list[float]] = {}
@@ -45,12 +45,12 @@ def _spans(candles: Candles, include_wicks: bool) -> tuple[np.ndarray, np.ndarra
     return np.minimum(candles.open, candles.close), np.maximum(candles.open, candles.close)
 
 
-def _breakouts(candles: Candles, levels: np.ndarray, buffer: float) -> Signals:
+def _breakouts(candles: Candles, levels: np.ndarray, buffer: float) -> Masks:
     trigger = levels * (1.0 + buffer)
     with np.errstate(invalid="ignore", divide="ignore"):
         mask = candles.high >= trigger  # NaN levels compare false
         confidence = np.minimum(0.5 + (candles.high - trigger) / trigger, 1.0)
-    return Signals.from_mask(mask, confidence)
+    return Masks(entry=mask, confidence=confidence)
 
 
 STRATEGY = Strategy(
