@@ -1,8 +1,8 @@
 """Versions stamped into every result document."""
 
+from backtest_contract.results import RESULT_VERSION
+
 ENGINE_VERSION = "1.2.0"
 """Version of this engine library (metadata.engine_version)."""
-
-from backtest_contract.results import RESULT_VERSION
 
 __all__ = ["ENGINE_VERSION", "RESULT_VERSION"]
