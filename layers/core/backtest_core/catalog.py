@@ -11,7 +11,13 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from backtest_contract.registry import BUILTIN_NAMES, ParamsInvalid, StrategyRef, builtins
+from backtest_contract.registry import (
+    BUILTIN_NAMES,
+    ParamsInvalid,
+    StrategyRef,
+    builtins,
+    from_definition,
+)
 from backtest_contract.registry import resolve as resolve_ref
 from backtest_core.errors import ValidationFailed
 
@@ -38,6 +44,15 @@ def resolve(strategy: str | None, definition: Any) -> StrategyRef:
     or if the document is invalid."""
     try:
         return resolve_ref(strategy, definition)
+    except ParamsInvalid as exc:
+        raise body_errors(exc) from None
+
+
+def document_ref(document: Any) -> StrategyRef:
+    """The strategy of a rule document that is the whole body (PUT /api/strategies/{name}):
+    ValidationFailed with ``loc`` ``["body", <path inside the document>]``."""
+    try:
+        return from_definition(document, loc=())
     except ParamsInvalid as exc:
         raise body_errors(exc) from None
 

@@ -17,7 +17,6 @@ from pydantic import (
     Strict,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
 
 from backtest_contract.market import (
@@ -98,13 +97,14 @@ class BacktestRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    strategy: StrategyName | None = Field(
-        default=None,
-        description="A built-in or saved strategy's name (GET /api/strategies); "
-                    "exactly one of strategy and definition")
     definition: dict[str, Any] | None = Field(
         default=None,
         description="An inline rule document (schema: GET /api/strategies/schema); "
+                    "exactly one of strategy and definition")
+    # After ``definition``: its validator sees whether a definition was given.
+    strategy: StrategyName | None = Field(
+        default=None, validate_default=True,
+        description="A built-in or saved strategy's name (GET /api/strategies); "
                     "exactly one of strategy and definition")
     params: dict[str, Any] = Field(
         default_factory=dict,
@@ -122,11 +122,13 @@ class BacktestRequest(BaseModel):
     fee_bps: Bps = Field(default=5.0, description="Fee per side, basis points")
     slippage_bps: Bps = Field(default=0.0, description="Slippage, basis points")
 
-    @model_validator(mode="after")
-    def _one_strategy(self) -> BacktestRequest:
-        if (self.strategy is None) == (self.definition is None):
-            raise ValueError("exactly one of strategy and definition is required")
-        return self
+    @field_validator("strategy")
+    @classmethod
+    def _one_strategy(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if (value is None) == (info.data.get("definition") is None):
+            raise ValueError("give exactly one of strategy (a name) and definition (a rule "
+                             "document)")
+        return value
 
     @field_validator("symbols")
     @classmethod

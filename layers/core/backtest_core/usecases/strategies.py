@@ -11,7 +11,7 @@ from typing import Any
 
 from backtest_contract.registry import BUILTIN_NAMES, StrategyRef, builtin
 from backtest_contract.rules import MAX_DOCUMENT_BYTES, canonical_json
-from backtest_core.catalog import load_catalog, resolve, validate_params
+from backtest_core.catalog import document_ref, load_catalog, resolve, validate_params
 from backtest_core.errors import (
     DocumentTooLarge,
     StrategyConflict,
@@ -59,7 +59,7 @@ def save(name: str, document: Any, owner: str, svc: Services) -> dict[str, Any]:
     if name in BUILTIN_NAMES or name in RESERVED_NAMES:
         raise StrategyConflict(f"{name!r} is the name of a built-in strategy" if name in
                                BUILTIN_NAMES else f"{name!r} is a reserved name")
-    ref = resolve(None, document)
+    ref = document_ref(document)
     if ref.name != name:
         raise ValidationFailed.single(
             ["body", "name"], f"the document's name {ref.name!r} differs from the path's "
@@ -92,7 +92,7 @@ def catalog(owner: str, svc: Services) -> dict[str, Any]:
     details = [dict(entry) for entry in load_catalog()]
     for saved in svc.strategies.list(owner):
         try:
-            details.append(resolve(None, saved.document).catalog_entry())
+            details.append(document_ref(saved.document).catalog_entry())
         except ValidationFailed:  # saved by an older, looser version: listed, not runnable
             details.append({"name": saved.name, "kind": "rules", "version": saved.version,
                             "description": "(no longer valid)", "params_schema": {},
