@@ -1,0 +1,97 @@
+"""A simulation's ``portfolio`` block: the fee-aware metrics, the sampled equity curve and
+the trade log (docs/positions.md, "Results")."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from backtest_engine.portfolio import sharpe_per_bar
+from backtest_engine.sim.inputs import REASONS
+from backtest_engine.sim.result import SimResult
+
+_SECONDS_PER_YEAR = 365 * 86400
+CURVE_POINTS = 2000
+
+
+def portfolio_block(result: SimResult, timeframe_s: int, buy_and_hold_return_pct: float,
+                    fee_bps: float, slippage_bps: float) -> dict:
+    """Metrics from the full equity series (percentages in percent; ``sharpe``/``sortino``
+    annualised with 365·86400 / timeframe_s bars per year; ``profit_factor`` None without
+    a losing trade), plus ``final_equity``, ``skipped_entries``, ``equity_curve`` (at most
+    2,000 points) and ``trade_log`` (one dict per trade, in fill order)."""
+    equity, start = result.equity, result.initial_capital
+    peak = np.maximum(np.maximum.accumulate(equity), start)
+    pnl = result.pnl
+    losses = float(-pnl[pnl < 0].sum())
+    sharpe, sortino = _ratios(equity, _SECONDS_PER_YEAR / timeframe_s)
+    return {
+        "total_return_pct": (result.final_equity / start - 1.0) * 100.0,
+        "buy_and_hold_return_pct": float(buy_and_hold_return_pct),
+        "max_drawdown_pct": float(np.max(1.0 - equity / peak)) * 100.0,
+        "sharpe": sharpe,
+        "sortino": sortino,
+        "exposure_pct": result.exposed_bars / equity.shape[0] * 100.0,
+        "trades": result.trades,
+        "win_rate": float(np.mean(pnl > 0)) if pnl.shape[0] else 0.0,
+        "profit_factor": float(pnl[pnl > 0].sum()) / losses if losses > 0 else None,
+        "fee_bps": float(fee_bps),
+        "slippage_bps": float(slippage_bps),
+        "final_equity": result.final_equity,
+        "skipped_entries": result.skipped_entries,
+        "equity_curve": equity_curve(result.timeline_ns, equity),
+        "trade_log": trade_log(result),
+    }
+
+
+def curve_indices(n: int) -> np.ndarray:
+    """Every index when n ≤ 2,000, else round(k·(n−1)/1999) for k = 0 … 1999."""
+    if n <= CURVE_POINTS:
+        return np.arange(n)
+    k = np.arange(CURVE_POINTS)
+    return np.rint(k * (n - 1) / (CURVE_POINTS - 1)).astype(np.int64)
+
+
+def equity_curve(timeline_ns: np.ndarray, equity: np.ndarray) -> dict:
+    """``{t: [ISO Z …], equity: […]}`` at ``curve_indices``."""
+    at = curve_indices(equity.shape[0])
+    return {"t": iso_times(timeline_ns[at]), "equity": equity[at].tolist()}
+
+
+def trade_log(result: SimResult) -> list[dict]:
+    """The trades as dicts: symbol, entry/exit time (ISO Z) and fill price, exit_reason,
+    bars_held, quantity, entry_notional, fees, pnl (block currency), return_pct (net %)."""
+    columns = {
+        "symbol": [result.symbols[i] for i in result.trade_symbol.tolist()],
+        "entry_time": iso_times(result.entry_ns),
+        "entry_price": result.entry_price.tolist(),
+        "exit_time": iso_times(result.exit_ns),
+        "exit_price": result.exit_price.tolist(),
+        "exit_reason": [REASONS[r] for r in result.reason.tolist()],
+        "bars_held": (result.exit_bar - result.entry_bar).tolist(),
+        "quantity": result.quantity.tolist(),
+        "entry_notional": result.entry_notional.tolist(),
+        "fees": result.fees.tolist(),
+        "pnl": result.pnl.tolist(),
+        "return_pct": result.return_pct.tolist(),
+    }
+    return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+
+def iso_times(ts_ns: np.ndarray) -> list[str]:
+    """``YYYY-MM-DDTHH:MM:SSZ`` of int64 UTC nanoseconds."""
+    seconds = np.asarray(ts_ns, dtype=np.int64).astype("datetime64[ns]").astype("datetime64[s]")
+    return [s + "Z" for s in np.datetime_as_string(seconds, unit="s").tolist()]
+
+
+def _ratios(equity: np.ndarray, bars_per_year: float) -> tuple[float, float]:
+    """(sharpe, sortino) of per-bar returns, as the built-in portfolio computes them;
+    0.0 when undefined (< 2 returns, no spread, no downside)."""
+    if equity.shape[0] < 3:
+        return 0.0, 0.0
+    r = equity[1:] / equity[:-1] - 1.0
+    downside = math.sqrt(float(np.mean(np.minimum(r, 0.0) ** 2)))
+    scale = math.sqrt(bars_per_year)
+    sortino = float(np.mean(r)) / downside * scale if downside > 0 else 0.0
+    return sharpe_per_bar(r) * scale, sortino
