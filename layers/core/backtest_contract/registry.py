@@ -81,6 +81,72 @@ class StrategyRef:
                 "defaults": self.params_model().model_dump(mode="json")}
 
 
+def resolve_position(ref: StrategyRef, params: dict[str, Any], request: Any) -> Any:
+    """The ``PositionSpec`` a run simulates with: the strategy's defaults (a built-in's time
+    exit after ``hold_period_bars``, a rule document's ``position``) overlaid key by key by
+    the request's ``position``. ``params`` are the validated parameters (``$name`` operands
+    of ``entry_priority`` read them). Raises ParamsInvalid at ``["position", ...]`` (or
+    ``["definition", "position", ...]`` for a key that comes from the document)."""
+    from backtest_contract.position import PositionSpec, merge_position
+
+    if request is not None and not isinstance(request, dict):
+        raise ParamsInvalid([{"loc": ["position"], "msg": "position must be an object",
+                              "type": "dict_type"}])
+    defaults = ({"time_exit_bars": params.get("hold_period_bars")} if ref.kind == "builtin"
+                else dict(ref.position_defaults or {}))
+    merged = merge_position(defaults, request)
+
+    def where(key: Any) -> list[str | int]:
+        from_request = request is not None and key in request
+        return ["position"] if from_request or ref.kind == "builtin" else [
+            "definition", "position"]
+
+    try:
+        spec = PositionSpec.model_validate(merged)
+    except ValidationError as exc:
+        raise ParamsInvalid([
+            {"loc": [*where(err["loc"][0] if err["loc"] else None), *err["loc"]],
+             "msg": err["msg"].removeprefix("Value error, "), "type": err["type"]}
+            for err in exc.errors(include_url=False)]) from None
+    if spec.entry_priority is not None:
+        _check_priority(spec.entry_priority, params, where("entry_priority"))
+    return spec
+
+
+def priority_operand(value: Any) -> Any:
+    """``entry_priority`` as a validated rule operand (docs/rules.md, "Operands")."""
+    from pydantic import TypeAdapter
+
+    from backtest_contract.rules import Operand
+
+    return TypeAdapter(Operand).validate_python(value)
+
+
+def _check_priority(value: Any, params: dict[str, Any], loc: list[str | int]) -> None:
+    base = [*loc, "entry_priority"]
+    try:
+        priority_operand(value)
+    except ValidationError as exc:
+        raise ParamsInvalid([{"loc": [*base, *err["loc"]], "type": err["type"],
+                              "msg": err["msg"].removeprefix("Value error, ")}
+                             for err in exc.errors(include_url=False)]) from None
+    missing = sorted({ref[1:] for ref in _dollar_refs(value)} - set(params))
+    if missing:
+        raise ParamsInvalid([{"loc": base, "type": "value_error",
+                              "msg": f"entry_priority uses undeclared parameters: "
+                                     f"{', '.join(missing)}"}])
+
+
+def _dollar_refs(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value] if value.startswith("$") else []
+    if isinstance(value, dict):
+        return [r for v in value.values() for r in _dollar_refs(v)]
+    if isinstance(value, list):
+        return [r for v in value for r in _dollar_refs(v)]
+    return []
+
+
 def builtin(name: str) -> StrategyRef | None:
     """The built-in strategy ``name``, or None."""
     contract = STRATEGIES.get(name)

@@ -1,4 +1,7 @@
-"""``run_backtest``: the engine's one entry point (data in → result document out)."""
+"""``run_backtest``: the engine's one entry point (data in → result document out).
+
+The pipeline: candles → strategy masks → the position simulator (each symbol's own
+portfolio, and the shared one over every symbol) → the result document."""
 
 from __future__ import annotations
 
@@ -9,11 +12,14 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from .errors import NoDataError, ParamsError
+from .indicators import IndicatorCache
 from .loading import SymbolData, load_symbol
+from .plan import RunPlan, run_plan, symbol_bars
 from .progress import CancelFn, ProgressFn, ProgressTracker
 from .readers import CandleReader
-from .result import document, symbol_result
-from .strategies import Masks, parse_params, resolve
+from .results import document, root_portfolio, symbol_result
+from .sim import simulate_portfolio, simulate_symbol
+from .strategies import Masks, Strategy, parse_params, resolve
 from .symbols import normalize_symbol, normalize_timeframe, timeframe_seconds
 
 
@@ -45,7 +51,7 @@ def run_backtest(
     execution_host: str | None = None,
     allow_no_data: bool = False,
 ) -> dict:
-    """Run ``spec`` on the candles of ``reader`` and return the 1.2.0 result document.
+    """Run ``spec`` on the candles of ``reader`` and return the result document.
 
     Progress: ``progress(Progress)`` at every checkpoint: ``loading_data`` 0→0.1,
     ``running_strategy`` 0.1→0.8 (by candles), ``calculating_metrics`` →0.9, with the
@@ -55,29 +61,44 @@ def run_backtest(
     document with ``symbols: []`` and the reasons in ``failed_symbols`` instead.
     """
     started = time.perf_counter()
-    _, strategy = resolve(spec.strategy, spec.definition)
-    params = parse_params(strategy, spec.params)
+    plan, strategy = prepare(spec)
     symbols, timeframe = _check_spec(spec)
     tracker = ProgressTracker(progress, should_cancel, symbols_total=len(symbols))
     loaded, failed = _load_all(spec, reader, symbols, timeframe, tracker)
     if not loaded and not allow_no_data:
         raise NoDataError(no_data_message(symbols, spec.start_date, spec.end_date))
-    signals = _run_strategies(strategy, params, loaded, tracker)
-    results = []
-    for done, (data, sig) in enumerate(zip(loaded, signals, strict=True)):
+    masks = _run_strategies(strategy, plan, loaded, tracker)
+    results, bars = [], []
+    timeframe_s = timeframe_seconds(timeframe)
+    fee, slippage = spec.fee_bps / 1e4, spec.slippage_bps / 1e4
+    for done, (data, (m, cache)) in enumerate(zip(loaded, masks, strict=True)):
         tracker.update(0.8 + 0.1 * done / len(loaded), "calculating_metrics")
-        results.append(symbol_result(data, sig, params.hold_period_bars,
-                                     timeframe_seconds(timeframe), spec.fee_bps,
+        sim_input = symbol_bars(data, m, plan, cache)
+        own = simulate_symbol(sim_input, plan.position, fee, slippage)
+        results.append(symbol_result(data, m, plan, own, timeframe_s, spec.fee_bps,
                                      spec.slippage_bps))
+        bars.append(sim_input)
+    portfolio = None
+    if bars:
+        shared = simulate_portfolio(bars, plan.position, fee, slippage)
+        portfolio = root_portfolio(shared, results, timeframe_s, spec.fee_bps,
+                                   spec.slippage_bps)
     tracker.force(0.9, "calculating_metrics")
     return document(
-        run_id=run_id or uuid.uuid4().hex, strategy=strategy.name, params=spec.params or {},
+        run_id=run_id or uuid.uuid4().hex, plan=plan, requested_params=spec.params or {},
         start=spec.start_date or min(date.fromisoformat(d.candles.iso(0)[:10]) for d in loaded),
         end=spec.end_date or max(date.fromisoformat(d.candles.iso(-1)[:10]) for d in loaded),
-        timeframe=timeframe, symbols=results, failed=failed,
+        timeframe=timeframe, symbols=results, portfolio=portfolio, failed=failed,
         execution_time_s=time.perf_counter() - started, environment=environment,
         execution_host=execution_host or socket.gethostname(),
     )
+
+
+def prepare(spec: RunSpec) -> tuple[RunPlan, Strategy]:
+    """The validated plan (strategy, params, position) and the runnable strategy."""
+    ref, strategy = resolve(spec.strategy, spec.definition)
+    params = parse_params(strategy, spec.params)
+    return run_plan(ref, params, spec.position), strategy
 
 
 def no_data_message(symbols: list[str], start: date | None, end: date | None) -> str:
@@ -136,8 +157,10 @@ def _load_all(spec, reader, symbols, timeframe, tracker):
     return loaded, failed
 
 
-def _run_strategies(strategy, params, loaded: list[SymbolData], tracker) -> list[Masks]:
-    """Signals per symbol; progress 0.1→0.8 by candles processed over all symbols."""
+def _run_strategies(strategy: Strategy, plan: RunPlan, loaded: list[SymbolData],
+                    tracker) -> list[tuple[Masks, IndicatorCache]]:
+    """Masks (and the indicator cache) per symbol; progress 0.1→0.8 by candles processed
+    over all symbols."""
     total = max(sum(len(d.candles) for d in loaded), 1)
     state = {"done": 0}
 
@@ -149,7 +172,8 @@ def _run_strategies(strategy, params, loaded: list[SymbolData], tracker) -> list
     out = []
     for data in loaded:
         before = state["done"]
-        out.append(strategy.generate(data.candles, params, _tick))
+        cache = IndicatorCache(data.candles)
+        out.append((strategy.masks(data.candles, plan.params, _tick, cache), cache))
         state["done"] = before + len(data.candles)
         tracker.symbol_done()
         tracker.update(0.1 + 0.7 * state["done"] / total, "running_strategy")

@@ -80,6 +80,7 @@ def test_given_registry_when_listing_catalog_then_both_strategies_with_spec_defa
     assert catalog() == catalog()
 
 
-def test_given_params_when_running_then_document_echoes_them_as_requested():
-    doc = run_rows("volume_zone_breakout", {"volume_window": "3"}, EXAMPLE_A)
-    assert doc["params"] == {"volume_window": "3"}
+def test_given_params_when_running_then_document_echoes_the_requested_keys_validated():
+    doc = run_rows("volume_zone_breakout", {"volume_window": "3", "include_wicks": "true"},
+                   EXAMPLE_A)
+    assert doc["params"] == {"volume_window": 3, "include_wicks": True}

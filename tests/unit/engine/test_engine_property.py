@@ -52,13 +52,13 @@ def test_given_random_candles_when_generating_then_fast_breakout_equals_referenc
     mask, levels, tie = reference_signals(c.open, c.high, c.low, c.close, c.volume, window,
                                           num_bins, p, buffer, wicks)
     decided = ~tie  # exact ties are documented as tolerance-decided; kept out of equality
-    fast_mask = np.zeros(len(c), dtype=bool)
-    fast_mask[fast.index] = True
+    fast_mask = np.asarray(fast.entry, dtype=bool)
     np.testing.assert_array_equal(fast_mask[decided], mask[decided])
     trigger = levels * (1 + buffer)
     expected_conf = np.minimum(0.5 + (c.high - trigger) / trigger, 1.0)
-    keep = decided[fast.index]
-    np.testing.assert_allclose(fast.confidence[keep], expected_conf[fast.index][keep],
+    keep = decided[fast.entry_index]
+    np.testing.assert_allclose(fast.confidence_at(fast.entry_index)[keep],
+                               expected_conf[fast.entry_index][keep],
                                rtol=1e-12)
 
 

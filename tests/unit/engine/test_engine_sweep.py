@@ -14,6 +14,13 @@ from backtest_engine.errors import BacktestCancelled
 from backtest_engine.sweep import return_moments, run_sweep_shard
 
 FIELDS = ("win_rate", "avg_return", "max_drawdown", "portfolio")
+DETAIL = ("equity_curve", "trade_log")  # a single run's portfolio only: leaderboards stay small
+
+
+def _block(doc: dict) -> dict:
+    out = {k: doc[k] for k in FIELDS}
+    out["portfolio"] = {k: v for k, v in doc["portfolio"].items() if k not in DETAIL}
+    return out
 
 
 def _single(strategy: str, params: dict, reader) -> dict:
@@ -49,7 +56,7 @@ def test_given_random_candles_and_vzb_grid_when_sweeping_then_each_entry_equals_
     for combo, entry in zip(combos, shard["entries"], strict=True):
         single = _single("volume_zone_breakout", combo, reader)
         assert entry["total_signals"] == len(single["signals"])
-        assert {k: entry[k] for k in FIELDS} == {k: single[k] for k in FIELDS}
+        assert _block(entry) == _block(single)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -66,7 +73,7 @@ def test_given_random_candles_and_vlc_grid_when_sweeping_then_each_entry_equals_
     for combo, entry in zip(combos, shard["entries"], strict=True):
         single = _single("volume_long_candle", combo, reader)
         assert entry["total_signals"] == len(single["signals"])
-        assert {k: entry[k] for k in FIELDS} == {k: single[k] for k in FIELDS}
+        assert _block(entry) == _block(single)
 
 
 def test_given_unknown_symbol_when_sweeping_then_the_shard_reports_the_reason():

@@ -13,10 +13,14 @@ docs/positions.md; ``backtest_contract.position.PositionSpec`` is the configurat
 """
 
 from backtest_engine.sim.exits import ExitPlan, ExitPlanner
-from backtest_engine.sim.inputs import (REASONS, SymbolBars, atr_lengths, compute_atr,
-                                        compute_atrs)
-from backtest_engine.sim.metrics import (curve_indices, equity_curve, iso_times,
-                                         portfolio_block, trade_log)
+from backtest_engine.sim.inputs import REASONS, SymbolBars, atr_lengths, compute_atr, compute_atrs
+from backtest_engine.sim.metrics import (
+                                        curve_indices,
+                                        equity_curve,
+                                        iso_times,
+                                        portfolio_block,
+                                        trade_log,
+)
 from backtest_engine.sim.result import SimResult
 from backtest_engine.sim.simulate import simulate_portfolio, simulate_symbol
 

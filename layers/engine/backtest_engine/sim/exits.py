@@ -14,8 +14,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from backtest_engine.sim.inputs import (END_OF_DATA, SIGNAL, STOP_LOSS, TAKE_PROFIT, TIME,
-                                        TRAILING_STOP, Rules, SymbolBars)
+from backtest_engine.sim.inputs import (
+    END_OF_DATA,
+    SIGNAL,
+    STOP_LOSS,
+    TAKE_PROFIT,
+    TIME,
+    TRAILING_STOP,
+    Rules,
+    SymbolBars,
+)
 
 # Ranks of the exit rules inside one bar (docs/positions.md, "One bar").
 OPEN_SIGNAL, OPEN_TIME, GAP_STOP, GAP_TAKE, BAR_STOP, BAR_TAKE = 0, 1, 2, 3, 4, 5

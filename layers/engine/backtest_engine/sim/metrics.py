@@ -16,17 +16,18 @@ CURVE_POINTS = 2000
 
 
 def portfolio_block(result: SimResult, timeframe_s: int, buy_and_hold_return_pct: float,
-                    fee_bps: float, slippage_bps: float) -> dict:
+                    fee_bps: float, slippage_bps: float, *, detail: bool = True) -> dict:
     """Metrics from the full equity series (percentages in percent; ``sharpe``/``sortino``
     annualised with 365·86400 / timeframe_s bars per year; ``profit_factor`` None without
-    a losing trade), plus ``final_equity``, ``skipped_entries``, ``equity_curve`` (at most
-    2,000 points) and ``trade_log`` (one dict per trade, in fill order)."""
+    a losing trade), plus ``final_equity``, ``skipped_entries`` and, with ``detail`` (not in
+    sweeps' leaderboards), ``equity_curve`` (at most 2,000 points) and ``trade_log`` (one
+    dict per trade, in fill order)."""
     equity, start = result.equity, result.initial_capital
     peak = np.maximum(np.maximum.accumulate(equity), start)
     pnl = result.pnl
     losses = float(-pnl[pnl < 0].sum())
     sharpe, sortino = _ratios(equity, _SECONDS_PER_YEAR / timeframe_s)
-    return {
+    block = {
         "total_return_pct": (result.final_equity / start - 1.0) * 100.0,
         "buy_and_hold_return_pct": float(buy_and_hold_return_pct),
         "max_drawdown_pct": float(np.max(1.0 - equity / peak)) * 100.0,
@@ -40,9 +41,11 @@ def portfolio_block(result: SimResult, timeframe_s: int, buy_and_hold_return_pct
         "slippage_bps": float(slippage_bps),
         "final_equity": result.final_equity,
         "skipped_entries": result.skipped_entries,
-        "equity_curve": equity_curve(result.timeline_ns, equity),
-        "trade_log": trade_log(result),
     }
+    if detail:
+        block["equity_curve"] = equity_curve(result.timeline_ns, equity)
+        block["trade_log"] = trade_log(result)
+    return block
 
 
 def curve_indices(n: int) -> np.ndarray:

@@ -66,7 +66,8 @@ def assemble(lanes: list[Lane], book: Ledger, timeline_ns: np.ndarray, capital: 
     last_event = np.searchsorted(np.asarray(book.cash_time, dtype=np.int64), positions,
                                  side="right") - 1
     cash_after = np.asarray(book.cash_after, dtype=np.float64)
-    equity = np.where(last_event >= 0, cash_after[np.maximum(last_event, 0)], capital)
+    equity = (np.where(last_event >= 0, cash_after[np.maximum(last_event, 0)], capital)
+              if cash_after.shape[0] else np.full(n, float(capital)))
     exposed = np.zeros(n, dtype=bool)
     for li, lane in enumerate(lanes):
         mine = np.flatnonzero(cols["lane"] == li)

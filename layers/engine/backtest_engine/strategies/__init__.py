@@ -50,9 +50,26 @@ def resolve(name: str | None, definition: Any = None) -> tuple[StrategyRef, Stra
         raise ParamsError(exc.errors) from None
     if ref.kind == "builtin":
         return ref, registry()[ref.name]
-    from .rules import rules_strategy
+    return ref, _rules_strategy(ref)
 
-    return ref, rules_strategy(ref)
+
+def _rules_strategy(ref: StrategyRef) -> Strategy:
+    """A rule document as a Strategy: masks from the vectorised evaluator, indicators from
+    the symbol's cache (shared by every combination of a sweep)."""
+    from ..indicators import IndicatorCache
+    from .rules import evaluate_rules
+
+    doc = ref.document
+
+    def generate(candles, params: BaseModel, tick: Tick, cache=None) -> Masks:
+        found = evaluate_rules(doc, params.model_dump(mode="json"), candles,
+                               cache if cache is not None else IndicatorCache(candles))
+        tick(len(candles))
+        return Masks(entry=found.entry, exit=found.exit)
+
+    return Strategy(name=ref.name, description=ref.description,
+                    params_model=ref.params_model, generate=generate, ref=ref,
+                    uses_cache=True)
 
 
 def get(name: str) -> Strategy:

@@ -5,7 +5,7 @@ docs/positions.md) turns masks into trades."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +40,7 @@ class Masks:
 
 
 Generate = Callable[[Candles, BaseModel, Tick], Masks]
-GenerateMany = Callable[[Candles, list, Tick], list[Masks]]
+GenerateMany = Callable[[Candles, list, Tick], Iterator[Masks]]
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,21 @@ class Strategy:
     generate: Generate
     generate_many: GenerateMany | None = None
     ref: Any = None  # the contract's StrategyRef of a rule document (its length checks)
+    uses_cache: bool = False  # generate(candles, params, tick, cache): rule documents
 
-    def masks_for(self, candles: Candles, params: list, tick: Tick) -> list[Masks]:
-        """Masks of every parameter set in ``params``, in order."""
+    def masks(self, candles: Candles, params: BaseModel, tick: Tick,
+              cache: Any = None) -> Masks:
+        """``generate`` with the symbol's IndicatorCache when the strategy reads one."""
+        if self.uses_cache:
+            return self.generate(candles, params, tick, cache)  # type: ignore[call-arg]
+        return self.generate(candles, params, tick)
+
+    def masks_for(self, candles: Candles, params: list, tick: Tick,
+                  cache: Any = None) -> Iterator[Masks]:
+        """Masks of every parameter set in ``params``, in order, one at a time (a sweep of
+        thousands never holds every combination's masks at once)."""
         if self.generate_many is not None:
-            return self.generate_many(candles, params, tick)
-        return [self.generate(candles, p, tick) for p in params]
+            yield from self.generate_many(candles, params, tick)
+            return
+        for p in params:
+            yield self.masks(candles, p, tick, cache)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 
@@ -19,12 +21,11 @@ def generate(candles: Candles, params: VolumeLongCandleParams, tick: Tick) -> Ma
 
 
 def generate_many(candles: Candles, params: list[VolumeLongCandleParams],
-                  tick: Tick) -> list[Masks]:
+                  tick: Tick) -> Iterator[Masks]:
     """``generate`` for each parameter set; one volume MA per window M."""
     averages = {m: _volume_ma(candles, m) for m in dict.fromkeys(p.vol_ma_window for p in params)}
-    out = [_signals(candles, p, averages[p.vol_ma_window]) for p in params]
     tick(len(candles))
-    return out
+    return (_signals(candles, p, averages[p.vol_ma_window]) for p in params)
 
 
 def _volume_ma(candles: Candles, window: int) -> np.ndarray:

@@ -3,6 +3,8 @@ profile (SPEC 3.1)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from backtest_contract.strategies import VOLUME_ZONE_BREAKOUT, VolumeZoneBreakoutParams
@@ -21,7 +23,7 @@ def generate(candles: Candles, params: VolumeZoneBreakoutParams, tick: Tick) -> 
 
 
 def generate_many(candles: Candles, params: list[VolumeZoneBreakoutParams],
-                  tick: Tick) -> list[Masks]:
+                  tick: Tick) -> Iterator[Masks]:
     """``generate`` for each parameter set; the profile work of one (include_wicks, W, K)
     is shared by every p, b and H (``resistance_levels_many``)."""
     groups: dict[tuple[bool, int, int], list[float]] = {}
@@ -34,9 +36,10 @@ def generate_many(candles: Candles, params: list[VolumeZoneBreakoutParams],
         for p, lv in resistance_levels_many(span_low, span_high, candles.volume, window,
                                             bins, fractions, tick).items():
             levels[(wicks, window, bins, p)] = lv
-    return [_breakouts(candles, levels[(p.include_wicks, p.volume_window, p.num_bins,
+    # A generator: a sweep of thousands never holds every combination's masks at once.
+    return (_breakouts(candles, levels[(p.include_wicks, p.volume_window, p.num_bins,
                                         p.top_percentile)], p.breakout_buffer)
-            for p in params]
+            for p in params)
 
 
 def _spans(candles: Candles, include_wicks: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,76 @@
+"""One symbol's block of the result document: its signals with the signal statistics, and
+its own portfolio through the position simulator (docs/engine.md, docs/positions.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..loading import SymbolData
+from ..metrics import compounded_equity, returns_pct, signal_statistics, trade_prices
+from ..plan import RunPlan
+from ..sim import SimResult, portfolio_block
+from ..strategies import Masks
+from .encode import floats, iso_many
+
+DAY_S = 86_400
+
+
+def buy_and_hold_pct(close: np.ndarray) -> float:
+    """``(close[n−1] / close[0] − 1)·100``."""
+    return (float(close[-1]) / float(close[0]) - 1.0) * 100.0
+
+
+def signal_figures(close: np.ndarray, masks: Masks, plan: RunPlan, own: SimResult,
+                   slippage_bps: float) -> tuple:
+    """``(bar index, entry price, exit price, return %, statistics, confidence)`` of the
+    signals (see ``symbol_result``)."""
+    if plan.ref.kind == "builtin":
+        index = masks.entry_index
+        entry, exit_ = trade_prices(close, index, plan.hold_bars)
+        r_pct = returns_pct(entry, exit_)
+        return (index, entry, exit_, r_pct, signal_statistics(r_pct, plan.hold_bars),
+                masks.confidence_at(index))
+    index = own.entry_bar
+    s = slippage_bps / 1e4
+    entry, exit_ = own.entry_price / (1 + s), own.exit_price / (1 - s)
+    r_pct = returns_pct(entry, exit_)
+    stats = signal_statistics(r_pct, 0)
+    held = own.exit_bar - own.entry_bar
+    stats["avg_hold_bars"] = float(np.mean(held)) if held.shape[0] else 0.0
+    return index, entry, exit_, r_pct, stats, np.ones(index.shape[0])
+
+
+def symbol_result(data: SymbolData, masks: Masks, plan: RunPlan, own: SimResult,
+                  timeframe_s: int, fee_bps: float, slippage_bps: float) -> dict:
+    """SymbolResult: ``signals``, the signal statistics, ``performance_curve``, the
+    ``portfolio`` block of ``own`` (the symbol's own simulation) and ``data``.
+
+    Built-ins: every entry-mask bar is a signal, an independent trade from ``close[i]`` to
+    ``close[min(i+H, n−1)]``. Rule documents: a signal is an executed entry of ``own``, with
+    that trade's reference prices (gross: no fees, no slippage) and confidence 1.0.
+    """
+    c = data.candles
+    index, entry, exit_, r_pct, stats, confidence = signal_figures(
+        c.close, masks, plan, own, slippage_bps)
+    stamps = iso_many(c.ts_ns[index])
+    rows = zip(stamps, floats(entry), floats(exit_), floats(r_pct / 100), floats(confidence),
+               strict=True)
+    equity = floats(compounded_equity(r_pct))
+    intraday = timeframe_s < DAY_S
+    curve = [{"date": ts[:10], **({"timestamp": ts} if intraday else {}), "equity": eq}
+             for ts, eq in zip(stamps, equity, strict=True)]
+    return {
+        "symbol": data.symbol,
+        "is_active": True,
+        "signals": [
+            {"symbol": data.symbol, "type": "buy", "timestamp": ts, "entry_price": en,
+             "exit_price": ex, "return_pct": r, "confidence": conf}
+            for ts, en, ex, r, conf in rows
+        ],
+        **stats,
+        "performance_curve": curve or None,
+        "portfolio": portfolio_block(own, timeframe_s, buy_and_hold_pct(c.close), fee_bps,
+                                     slippage_bps),
+        "data": {"rows": len(c), "first": c.iso(0), "last": c.iso(len(c) - 1),
+                 "sha256": c.sha256(), "source": data.source},
+    }
