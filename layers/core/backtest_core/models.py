@@ -362,6 +362,10 @@ class HistoryPage(BaseModel):
 
 class StrategyInfo(BaseModel):
     name: str
+    kind: Literal["builtin", "rules"] = Field(
+        "builtin", description="builtin, or rules: one of the caller's saved rule documents")
+    version: str | None = Field(
+        None, description="A rule document's content hash (12 hex of its sha256)")
     description: str
     params_schema: dict[str, Any]
     defaults: dict[str, Any]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from backtest_contract.registry import builtin
 from backtest_core.catalog import load_catalog, validate_params
 from backtest_core.errors import ValidationFailed
 
@@ -29,7 +30,7 @@ def test_given_params_then_core_and_engine_agree_on_accept_or_reject(params):
     except ParamsError:
         engine_ok = False
     try:
-        core_ok = validate_params("volume_zone_breakout", params) is not None
+        core_ok = validate_params(builtin("volume_zone_breakout"), params) is not None
     except ValidationFailed:
         core_ok = False
     assert core_ok == engine_ok

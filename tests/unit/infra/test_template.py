@@ -23,6 +23,10 @@ SPEC_ROUTES = {
     ("POST", "/api/backtests/run"): "RunSyncFunction",
     ("GET", "/api/data/inventory"): "DataFunction",  # SPEC §12
     ("GET", "/api/strategies"): "StrategiesFunction",
+    ("GET", "/api/strategies/schema"): "StrategiesFunction",  # rule documents
+    ("GET", "/api/strategies/{name}"): "StrategiesFunction",
+    ("PUT", "/api/strategies/{name}"): "StrategiesFunction",
+    ("DELETE", "/api/strategies/{name}"): "StrategiesFunction",
     ("GET", "/api/health"): "DocsFunction",
     ("GET", "/api/openapi.json"): "DocsFunction",
     ("GET", "/api/docs"): "DocsFunction",
@@ -31,7 +35,7 @@ SPEC_ROUTES = {
 CATCH_ALL = ("ANY", "/{proxy+}")
 PUBLIC_ROUTES = {
     CATCH_ALL,
-    ("GET", "/api/strategies"),
+    ("GET", "/api/strategies/schema"),
     ("GET", "/api/health"),
     ("GET", "/api/openapi.json"),
     ("GET", "/api/docs"),
@@ -406,7 +410,7 @@ def test_given_s3_object_grants_then_they_are_scoped_to_the_data_or_results_pref
 
 
 def test_given_api_functions_without_aws_access_then_they_have_no_policies(template):
-    for fid in ("StrategiesFunction", "DocsFunction"):
+    for fid in ("DocsFunction",):
         assert "Policies" not in functions(template)[fid]["Properties"]
 
 
