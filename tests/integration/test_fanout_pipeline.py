@@ -199,6 +199,9 @@ class _FailingFor:
     def __init__(self, engine: Any, symbol: str | None):
         self._engine, self._symbol = engine, symbol
 
+    def __getattr__(self, name: str) -> Any:  # the rest of the port (the statistics) as is
+        return getattr(self._engine, name)
+
     def run_shard(self, request, shard, reader, **kwargs):
         from backtest_core.errors import PermanentTaskError
 

@@ -4,7 +4,8 @@
   unsharded run (symbols in request order; timings and metadata are the aggregation's).
 - ``sweep_document``: the leaderboard (every combination ranked by the mean of
   ``rank_by`` over the symbols that ran; ties keep grid order) and the ``overfitting``
-  block with the deflated Sharpe ratio of the best entry.
+  block with the deflated Sharpe ratio of the best entry, computed by the engine's
+  statistics (``StatsPort``: the aggregation runs in the worker, which has the engine).
 
 A shard document is what the worker stored for it, or ``{"error": msg}`` (the shard
 failed), or None (it never finished). A symbol with any failed shard is reported in
@@ -13,16 +14,15 @@ failed), or None (it never finished). A symbol with any failed shard is reported
 
 from __future__ import annotations
 
-import math
 import statistics
 from datetime import datetime
 from typing import Any
 
 from backtest_contract.results import RESULT_VERSION
+from backtest_core.engine_port import StatsPort
 from backtest_core.models import BacktestRequest, SweepRequest
 from backtest_core.sweeps import expand_grid
 
-EULER_GAMMA = 0.5772156649015329
 LOWER_IS_BETTER = frozenset({"portfolio.max_drawdown_pct"})
 ShardDoc = dict[str, Any] | None
 
@@ -75,7 +75,8 @@ def fanout_document(request: BacktestRequest, run_id: str, docs: list[ShardDoc],
 
 
 def sweep_document(request: SweepRequest, run_id: str, docs: list[ShardDoc],
-                   metadata: dict[str, Any], execution_time_s: float) -> dict[str, Any] | None:
+                   metadata: dict[str, Any], execution_time_s: float,
+                   stats: StatsPort) -> dict[str, Any] | None:
     """The sweep result (see the module docstring); None when no symbol ran."""
     combos = expand_grid(request.grid)
     per_symbol = len(docs) // len(request.symbols)
@@ -113,8 +114,7 @@ def sweep_document(request: SweepRequest, run_id: str, docs: list[ShardDoc],
         "metadata": metadata,
         "failed_symbols": failed,
         "leaderboard": [entry for entry, _ in board],
-        "overfitting": overfitting(board[0][1], {s: (bars, entries)
-                                                 for s, (bars, entries) in ran.items()}),
+        "overfitting": overfitting(board[0][1], ran, stats),
     }
 
 
@@ -150,42 +150,39 @@ def score(blocks: Any, rank_by: str) -> float | None:
     return statistics.fmean(values) if values else None
 
 
-def overfitting(best: int, ran: dict[str, tuple[int, list[dict[str, Any]]]]) -> dict[str, Any]:
-    """``{trials, per_symbol: {S: {sharpe_per_bar, deflated_sharpe}}}`` of entry ``best``."""
+def overfitting(best: int, ran: dict[str, tuple[int, list[dict[str, Any]]]],
+                stats: StatsPort) -> dict[str, Any]:
+    """``{trials, per_symbol: {S: {sharpe_per_bar, deflated_sharpe}}}`` of entry ``best``;
+    ``ran`` = symbol → (bars, entries in grid order)."""
     trials = len(next(iter(ran.values()))[1])
     per_symbol = {}
     for symbol, (bars, entries) in ran.items():
-        stats = entries[best]["stats"]
+        moments = entries[best]["stats"]
         sharpes = [float(e["stats"]["sharpe_per_bar"]) for e in entries]
         per_symbol[symbol] = {
-            "sharpe_per_bar": stats["sharpe_per_bar"],
-            "deflated_sharpe": deflated_sharpe(
-                float(stats["sharpe_per_bar"]), bars, float(stats["skewness"]),
-                float(stats["kurtosis"]), statistics.pvariance(sharpes) if trials > 1 else 0.0,
+            "sharpe_per_bar": moments["sharpe_per_bar"],
+            "deflated_sharpe": stats.deflated_sharpe(
+                float(moments["sharpe_per_bar"]), bars, float(moments["skewness"]),
+                float(moments["kurtosis"]), statistics.pvariance(sharpes) if trials > 1 else 0.0,
                 trials),
         }
     return {"trials": trials, "per_symbol": per_symbol}
 
 
-def deflated_sharpe(sr: float, bars: int, skewness: float, kurtosis: float, variance: float,
-                    trials: int) -> float | None:
-    """Deflated Sharpe ratio (Bailey & López de Prado 2014), SPEC §9:
+PBO_SUM, PBO_SUMSQ = "pbo_sum", "pbo_sumsq"  # per shard entry: the S block sums (docs/sweeps.md)
 
-    DSR = Φ((SR − SR₀)·√(T−1) / √(1 − γ₃·SR + (γ₄−1)/4·SR²)),
-    SR₀ = √V·((1−γ)·Φ⁻¹(1−1/N) + γ·Φ⁻¹(1−1/(N·e))).
 
-    ``sr`` per bar, ``bars`` = T, ``kurtosis`` non-excess, ``variance`` = V of the per-bar
-    Sharpe over the N ``trials``. None when N < 2, V = 0, T < 2 or the variance term ≤ 0.
-    """
-    if trials < 2 or variance <= 0 or bars < 2:
-        return None
-    phi = statistics.NormalDist()
-    sr0 = math.sqrt(variance) * ((1 - EULER_GAMMA) * phi.inv_cdf(1 - 1 / trials)
-                                 + EULER_GAMMA * phi.inv_cdf(1 - 1 / (trials * math.e)))
-    spread = 1 - skewness * sr + (kurtosis - 1) / 4 * sr * sr
-    if spread <= 0:
-        return None
-    return phi.cdf((sr - sr0) * math.sqrt(bars - 1) / math.sqrt(spread))
+def symbol_pbo(rows: int, entries: list[dict[str, Any]], stats: StatsPort) -> dict[str, Any]:
+    """``{pbo, pbo_reason}`` of one symbol: ``rows`` = per-bar returns per combination,
+    ``entries`` = its shard entries in grid order, each with ``pbo_sum`` and ``pbo_sumsq``."""
+    outcome = stats.pbo(rows, [e[PBO_SUM] for e in entries], [e[PBO_SUMSQ] for e in entries])
+    return {"pbo": outcome.pbo, "pbo_reason": outcome.pbo_reason}
+
+
+def mean_pbo(per_symbol: dict[str, dict[str, Any]]) -> float | None:
+    """``overfitting.pbo``: the mean PBO over the symbols that have one (None if none)."""
+    values = [float(b["pbo"]) for b in per_symbol.values() if b.get("pbo") is not None]
+    return statistics.fmean(values) if values else None
 
 
 def aggregation_metadata(environment: str, host: str, now: datetime) -> dict[str, Any]:

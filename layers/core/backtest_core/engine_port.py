@@ -31,7 +31,34 @@ class CandleSource(Protocol):
     def describe(self, key: str) -> str: ...
 
 
-class EnginePort(Protocol):
+class PboOutcome(BaseModel):
+    """The probability of backtest overfitting of one symbol (docs/sweeps.md): ``pbo`` in
+    0..1, or None with ``pbo_reason``; ``logits`` = λ per choice of in-sample blocks
+    (diagnostics and tests, not part of the result document)."""
+
+    pbo: float | None
+    pbo_reason: str | None = None
+    logits: list[float] = Field(default_factory=list)
+
+
+class StatsPort(Protocol):
+    """The overfitting statistics the sweep aggregation asks of the engine (numpy lives
+    there): ``backtest_engine.stats``."""
+
+    def deflated_sharpe(self, sr: float, bars: int, skewness: float, kurtosis: float,
+                        variance: float, trials: int) -> float | None:
+        """DSR of the best entry: per-bar ``sr``, T = ``bars``, non-excess ``kurtosis``,
+        ``variance`` of the per-bar Sharpe over the N ``trials``; None when undefined."""
+        ...
+
+    def pbo(self, rows: int, sums: list[list[float]], sums_sq: list[list[float]]) -> PboOutcome:
+        """PBO of one symbol from its shards' block statistics: ``rows`` = per-bar returns
+        per combination, ``sums[n]`` / ``sums_sq[n]`` = combination n's S block sums and sums
+        of squares (S = ``pbo_blocks``), combinations in grid order."""
+        ...
+
+
+class EnginePort(StatsPort, Protocol):
     def run(self, request: BacktestRequest, reader: CandleSource, *, run_id: str,
             progress: ProgressFn, should_cancel: CancelFn, environment: str) -> Document:
         """The whole run: the SPEC §7 document."""

@@ -158,6 +158,39 @@ class BacktestRequest(BaseModel):
         return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
 
 
+def _whole_number(field: str, low: int, high: int, even: bool = False) -> BeforeValidator:
+    """A JSON integer in low..high (even when asked), else one message with the rule."""
+    rule = f"{field} must be {'an even' if even else 'a whole'} number from {low} to {high}"
+
+    def check(value: Any) -> Any:
+        if (isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high
+                or (even and value % 2)):
+            raise ValueError(rule)
+        return value
+
+    return BeforeValidator(check)
+
+
+class WalkForwardSpec(BaseModel):
+    """``validation.walk_forward`` of a sweep (docs/sweeps.md, "Walk-forward")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    folds: Annotated[int, _whole_number("folds", 2, 20), Field(
+        ge=2, le=20, description="k: the window is cut into k + 1 segments; fold j trains "
+        "on segment j - 1 (or 0..j - 1 when anchored) and tests on segment j")]
+    anchored: Annotated[bool, Strict()] = Field(
+        default=False, description="Train on every segment before the test segment")
+
+
+class SweepValidation(BaseModel):
+    """``validation`` of a sweep: out-of-sample checks to run besides the leaderboard."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    walk_forward: WalkForwardSpec | None = None
+
+
 RankBy = Literal["portfolio.sharpe", "portfolio.total_return_pct", "portfolio.sortino",
                  "portfolio.max_drawdown_pct", "win_rate", "avg_return", "total_signals"]
 MAX_SWEEP_COMBINATIONS = 10_000
@@ -174,6 +207,11 @@ class SweepRequest(BacktestRequest):
     grid: dict[str, list[Any]] = Field(
         min_length=1, examples=[{"volume_window": [10, 20, 40], "top_percentile": [0.1, 0.2]}],
         description="{param: [values]}; each key a parameter of the strategy, not in params")
+    validation: SweepValidation | None = Field(
+        default=None, description='{"walk_forward": {"folds": 2..20, "anchored": false}}')
+    pbo_blocks: Annotated[int, _whole_number("pbo_blocks", 4, 32, even=True), Field(
+        ge=4, le=32, multiple_of=2,
+        description="Blocks S of the probability of backtest overfitting (even, 4..32)")] = 16
 
     @field_validator("grid", mode="before")
     @classmethod

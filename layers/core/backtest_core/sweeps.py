@@ -16,7 +16,8 @@ from typing import Any
 from backtest_contract.registry import StrategyRef
 from backtest_core.catalog import validate_params
 from backtest_core.errors import ValidationFailed
-from backtest_core.models import SweepRequest, TaskRecord, combination_count
+from backtest_core.models import SweepRequest, TaskRecord, combination_count, estimated_candles
+from backtest_core.walkforward import check_walk_forward
 
 MAX_SHARDS = 2000  # items of one Map run; keeps the execution input far below 256 KB
 
@@ -36,9 +37,13 @@ def validated_sweep(request: SweepRequest, ref: StrategyRef) -> SweepRequest:
     return the request with grid values coerced (``"10"`` → 10). A rule document's lengths
     depend on one parameter each, so checking each value checks every combination.
 
-    Raises ValidationFailed with ``loc`` ``["body", "grid", key, index]`` for a bad value.
+    Raises ValidationFailed with ``loc`` ``["body", "grid", key, index]`` for a bad value,
+    or ``["body", "validation", "walk_forward", "folds"]`` when the window has too few bars
+    for the folds (``walkforward.check_walk_forward``).
     """
     validate_params(ref, request.params)
+    if request.validation is not None and request.validation.walk_forward is not None:
+        check_walk_forward(window_bars(request), request.validation.walk_forward.folds)
     errors: list[dict[str, Any]] = []
     grid: dict[str, list[Any]] = {}
     for key, values in request.grid.items():
@@ -53,6 +58,11 @@ def validated_sweep(request: SweepRequest, ref: StrategyRef) -> SweepRequest:
     if errors:
         raise ValidationFailed(errors)
     return request.model_copy(update={"grid": grid})
+
+
+def window_bars(request: SweepRequest) -> int:
+    """Bars of one symbol's full timeline in the request's window (whole days, UTC)."""
+    return estimated_candles(request) // len(request.symbols)
 
 
 def shard_plan(combinations: int, symbols: int, shard_combinations: int) -> tuple[int, int]:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
-from backtest_core.engine_port import CancelFn, CandleSource, Document, ProgressFn
+from backtest_core.engine_port import CancelFn, CandleSource, Document, PboOutcome, ProgressFn
 from backtest_core.errors import PermanentTaskError, TaskCancelled
 from backtest_core.models import BacktestRequest
 from backtest_core.sweeps import ShardSpec
@@ -20,13 +20,15 @@ from backtest_core.sweeps import ShardSpec
 from .errors import BacktestCancelled, EngineError
 from .progress import Progress
 from .runner import RunSpec, run_backtest
+from .stats import deflated_sharpe, pbo_from_blocks
 from .sweep import run_sweep_shard
 from .version import ENGINE_VERSION
 
 
 class Engine:
     """The core's ``EnginePort``: ``run`` (a whole task) and ``run_shard`` (one fan-out
-    shard), with the engine's errors mapped to the core's vocabulary."""
+    shard), with the engine's errors mapped to the core's vocabulary; ``deflated_sharpe``
+    and ``pbo`` for the sweep aggregation (``backtest_engine.stats``)."""
 
     def run(self, request: BacktestRequest, reader: CandleSource, *, run_id: str,
             progress: ProgressFn, should_cancel: CancelFn, environment: str) -> Document:
@@ -50,6 +52,15 @@ class Engine:
             out = run_sweep_shard(spec, reader, shard.symbol, shard.combinations,
                                   should_cancel)
             return {**out, "engine_version": ENGINE_VERSION}
+
+
+    def deflated_sharpe(self, sr: float, bars: int, skewness: float, kurtosis: float,
+                        variance: float, trials: int) -> float | None:
+        return deflated_sharpe(sr, bars, skewness, kurtosis, variance, trials)
+
+    def pbo(self, rows: int, sums: list[list[float]], sums_sq: list[list[float]]) -> PboOutcome:
+        result = pbo_from_blocks(rows, sums, sums_sq)
+        return PboOutcome(pbo=result.pbo, pbo_reason=result.reason, logits=list(result.logits))
 
 
 def _reporter(report: ProgressFn | None) -> Callable[[Progress], None] | None:

@@ -1,4 +1,5 @@
-"""A small fake engine for run_task tests (the real one is tested in tests/unit/engine)."""
+"""A small fake engine for run_task tests and a fake of its statistics for the aggregation
+(the real ones are tested in tests/unit/engine)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from backtest_core.engine_port import PboOutcome
 from backtest_core.errors import TaskCancelled
 
 
@@ -46,3 +48,21 @@ class FakeEngine:
         return {"version": "1.2.0", "run_id": run_id, "total_signals": 3,
                 "symbols": [{"symbol": s, "data": {"rows": 10}} for s in request.symbols],
                 "failed_symbols": [], "execution_time": 0.01}
+
+
+class FakeStats:
+    """A ``StatsPort`` that records its calls and answers fixed values."""
+
+    def __init__(self, dsr: float | None = 0.5, pbo: float | None = 0.25):
+        self.dsr, self.pbo_value = dsr, pbo
+        self.dsr_calls: list[tuple[Any, ...]] = []
+        self.pbo_calls: list[tuple[Any, ...]] = []
+
+    def deflated_sharpe(self, *args: Any) -> float | None:
+        self.dsr_calls.append(args)
+        return self.dsr
+
+    def pbo(self, rows: int, sums: list[list[float]], sums_sq: list[list[float]]) -> Any:
+        self.pbo_calls.append((rows, sums, sums_sq))
+        return PboOutcome(pbo=self.pbo_value, pbo_reason=None if self.pbo_value is not None
+                          else "fake: no PBO")

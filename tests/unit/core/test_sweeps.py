@@ -1,4 +1,4 @@
-"""Sweeps in the core: grid order, shard plan, ranking, deflated Sharpe, validation."""
+"""Sweeps in the core: grid order, shard plan, ranking, overfitting block, validation."""
 
 from __future__ import annotations
 
@@ -8,13 +8,18 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from backtest_core.aggregate import deflated_sharpe, leaderboard, score, sweep_document
+from backtest_contract.registry import builtin
+from backtest_core.aggregate import leaderboard, mean_pbo, score, sweep_document, symbol_pbo
 from backtest_core.errors import ValidationFailed
 from backtest_core.models import SweepRequest, TaskRecord, TaskStatus
 from backtest_core.sweeps import expand_grid, shard_plan, shard_spec, validated_sweep
+from tests.unit.core.fakes import FakeStats
 
 BASE = {"strategy": "volume_zone_breakout", "symbols": ["BTC_KRW", "ETH_KRW"],
         "start_date": "2024-01-01", "end_date": "2024-01-31", "timeframe": "1h"}
+
+
+VZB = builtin("volume_zone_breakout")
 
 
 def _sweep(**over: Any) -> SweepRequest:
@@ -63,18 +68,18 @@ def test_given_a_sweep_record_when_sharded_then_each_shard_is_one_symbol_and_one
 
 def test_given_bad_grid_values_when_validated_then_422_names_grid_key_and_index():
     with pytest.raises(ValidationFailed) as err:
-        validated_sweep(_sweep(grid={"volume_window": [10, 0, "x"], "num_bins": ["7"]}))
+        validated_sweep(_sweep(grid={"volume_window": [10, 0, "x"], "num_bins": ["7"]}), VZB)
     locs = [e["loc"] for e in err.value.detail]
     assert locs == [["body", "grid", "volume_window", 1], ["body", "grid", "volume_window", 2]]
 
 
 def test_given_numeric_strings_when_validated_then_grid_values_are_coerced():
-    assert validated_sweep(_sweep(grid={"num_bins": ["7", 9]})).grid == {"num_bins": [7, 9]}
+    assert validated_sweep(_sweep(grid={"num_bins": ["7", 9]}), VZB).grid == {"num_bins": [7, 9]}
 
 
 def test_given_unknown_grid_key_when_validated_then_422_names_it():
     with pytest.raises(ValidationFailed) as err:
-        validated_sweep(_sweep(grid={"nope": [1]}))
+        validated_sweep(_sweep(grid={"nope": [1]}), VZB)
     assert err.value.detail[0]["loc"] == ["body", "grid", "nope", 0]
 
 
@@ -96,24 +101,6 @@ def test_given_max_combinations_above_the_ceiling_then_it_is_refused():
     with pytest.raises(ValidationError) as err:
         _sweep(max_combinations=10_001)
     assert err.value.errors()[0]["loc"] == ("max_combinations",)
-
-
-def test_given_hand_computed_example_when_deflating_then_dsr_matches():
-    # SR = 0.1 per bar, T = 101, γ3 = 0, γ4 = 3, V = 0.0025, N = 2:
-    # Φ⁻¹(1 − 1/2) = 0; Φ⁻¹(1 − 1/(2e)) = Φ⁻¹(0.816060) = 0.900453
-    # SR0 = 0.05 · (0.422784 · 0 + 0.577216 · 0.900453) = 0.025988
-    # z = (0.1 − 0.025988) · √100 / √(1 + 2/4 · 0.01) = 0.740122 / 1.002497 = 0.738279
-    # DSR = Φ(0.738279) = 0.769828
-    assert deflated_sharpe(0.1, 101, 0.0, 3.0, 0.0025, 2) == pytest.approx(0.769828, abs=1e-6)
-    # SR = 0.3, T = 50, γ3 = −0.5, γ4 = 5, V = 0.01, N = 10:
-    # SR0 = 0.1 · (0.422784 · 1.281552 + 0.577216 · 1.789242) = 0.157460
-    # z = (0.3 − 0.157460) · 7 / √(1 + 0.15 + 0.09) = 0.997781 / 1.113553 = 0.896034
-    assert deflated_sharpe(0.3, 50, -0.5, 5.0, 0.01, 10) == pytest.approx(0.814883, abs=1e-6)
-
-
-@pytest.mark.parametrize(("variance", "trials"), [(0.0, 10), (0.01, 1)])
-def test_given_no_spread_or_one_trial_when_deflating_then_null(variance, trials):
-    assert deflated_sharpe(0.1, 100, 0.0, 3.0, variance, trials) is None
 
 
 def _entry(sharpe: float, dd: float, signals: int = 1) -> dict[str, Any]:
@@ -153,13 +140,34 @@ def test_given_shards_when_aggregated_then_failed_symbols_and_overfitting_are_re
     btc = {"symbol": "BTC_KRW", "bars": 100, "failed_reason": None, "engine_version": "1.2.0",
            "entries": [_entry(1, 5), _entry(3, 2)]}
     docs = [btc, {"error": "bad row 7"}]  # one shard per symbol (2 combinations each)
-    doc = sweep_document(request, "run", docs, {"engine_version": None}, 1.5)
+    stats = FakeStats(dsr=0.42)
+    doc = sweep_document(request, "run", docs, {"engine_version": None}, 1.5, stats)
     assert doc is not None
     assert doc["failed_symbols"] == [{"symbol": "ETH_KRW", "reason": "shard failed: bad row 7"}]
     assert doc["symbols"] == ["BTC_KRW"] and doc["combinations"] == 2
     assert doc["leaderboard"][0]["params"] == {"volume_window": 2}
     over = doc["overfitting"]
     assert over["trials"] == 2 and over["per_symbol"]["BTC_KRW"]["sharpe_per_bar"] == 0.03
-    expected = deflated_sharpe(0.03, 100, 0.0, 3.0, 0.0001, 2)
-    assert over["per_symbol"]["BTC_KRW"]["deflated_sharpe"] == pytest.approx(expected)
-    assert sweep_document(request, "run", [None, {"error": "x"}], {}, 0.0) is None
+    # the best entry's moments, T = bars, V = population variance of (0.01, 0.03), N = 2
+    (args,) = stats.dsr_calls
+    assert args[:4] == (0.03, 100, 0.0, 3.0) and args[5] == 2
+    assert args[4] == pytest.approx(0.0001, rel=1e-12)
+    assert over["per_symbol"]["BTC_KRW"]["deflated_sharpe"] == 0.42
+    assert sweep_document(request, "run", [None, {"error": "x"}], {}, 0.0, stats) is None
+
+
+def test_given_entries_with_block_sums_then_the_symbols_pbo_comes_from_the_stats_port():
+    entries = [{"pbo_sum": [0.1 * i, 0.2], "pbo_sumsq": [0.01, 0.04 * i]} for i in range(3)]
+    stats = FakeStats(pbo=0.5)
+    assert symbol_pbo(99, entries, stats) == {"pbo": 0.5, "pbo_reason": None}
+    # combinations in grid order, one row of S block values each
+    assert stats.pbo_calls == [(99, [e["pbo_sum"] for e in entries],
+                                [e["pbo_sumsq"] for e in entries])]
+    assert symbol_pbo(3, entries, FakeStats(pbo=None)) == {"pbo": None,
+                                                           "pbo_reason": "fake: no PBO"}
+
+
+def test_given_per_symbol_pbo_then_the_mean_skips_the_null_ones():
+    assert mean_pbo({"A": {"pbo": 0.2}, "B": {"pbo": None}, "C": {"pbo": 0.6}}) == \
+        pytest.approx(0.4)
+    assert mean_pbo({"A": {"pbo": None, "pbo_reason": "too few"}}) is None

@@ -28,7 +28,7 @@ from backtest_core.aggregate import (
     no_data_message,
     sweep_document,
 )
-from backtest_core.engine_port import EnginePort, summary_of_backtest
+from backtest_core.engine_port import EnginePort, StatsPort, summary_of_backtest
 from backtest_core.errors import PermanentTaskError, TaskCancelled, TransitionRefused
 from backtest_core.faults import describe, is_transient
 from backtest_core.models import (
@@ -122,27 +122,30 @@ def run_shard(message: QueueMessage, engine: EnginePort, svc: Services) -> Outco
     return "completed"
 
 
-def aggregate(message: QueueMessage, svc: Services) -> Outcome:
-    """Assemble the result from the shards and complete (or fail) the task."""
+def aggregate(message: QueueMessage, engine: StatsPort, svc: Services) -> Outcome:
+    """Assemble the result from the shards (the engine's statistics for the overfitting
+    block) and complete (or fail) the task."""
     token = _required(message.token)
     record = _owned_record(message, svc)
     if record is None:
         svc.sfn.succeed(token, {"status": "skipped"})
         return "skipped"
-    outcome = _assemble(record, svc)
+    outcome = _assemble(record, engine, svc)
     svc.sfn.succeed(token, {"status": outcome})
     return outcome
 
 
-def _assemble(record: TaskRecord, svc: Services) -> Outcome:
+def _assemble(record: TaskRecord, engine: StatsPort, svc: Services) -> Outcome:
     docs = [svc.results.get_shard(record.task_id, record.attempt, i)
             for i in range(record.shards_total)]
     now = svc.clock()
     metadata = aggregation_metadata(svc.settings.environment, socket.gethostname(), now)
     elapsed = _elapsed_s(record, now)
     request = record.request
-    build = sweep_document if isinstance(request, SweepRequest) else fanout_document
-    document = build(request, record.task_id, docs, metadata, elapsed)  # type: ignore[arg-type]
+    if isinstance(request, SweepRequest):
+        document = sweep_document(request, record.task_id, docs, metadata, elapsed, engine)
+    else:
+        document = fanout_document(request, record.task_id, docs, metadata, elapsed)
     if document is None:
         if isinstance(request, SweepRequest) and any(d is not None and "error" in d
                                                      for d in docs):

@@ -26,7 +26,7 @@ def process_message(message: QueueMessage, engine: EnginePort, svc: Services) ->
     if message.kind == "shard":
         return fanout.run_shard(message, engine, svc)
     if message.kind == "aggregate":
-        return fanout.aggregate(message, svc)
+        return fanout.aggregate(message, engine, svc)
     record = svc.tasks.get(message.task_id, svc.clock())
     if record is None:
         return "skipped"
