@@ -94,7 +94,7 @@ def test_given_completed_task_when_result_out_then_file_is_the_document(
 
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(out.read_text())
-    assert doc["version"] == "1.2.0" and doc["run_id"] == task_id
+    assert doc["version"] == "1.3.0" and doc["run_id"] == task_id
     assert {s["symbol"] for s in doc["symbols"]} == {"BTC_KRW", "ETH_KRW"}
 
 

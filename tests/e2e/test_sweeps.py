@@ -13,7 +13,7 @@ SWEEP = {"strategy": "volume_zone_breakout", "params": {"num_bins": 12},
          "grid": {"volume_window": [5, 15], "top_percentile": [0.1, 0.3]},
          "symbols": ["BTC_KRW", "ETH_KRW"], "start_date": "2024-01-01",
          "end_date": "2024-12-31", "timeframe": "1d", "rank_by": "portfolio.total_return_pct"}
-PER_SYMBOL = ("win_rate", "avg_return", "max_drawdown", "portfolio")
+PER_SYMBOL = ("win_rate", "avg_return", "max_drawdown")
 
 
 def test_given_a_sweep_over_http_then_every_leaderboard_entry_equals_its_single_backtest(
@@ -43,6 +43,9 @@ def test_given_a_sweep_over_http_then_every_leaderboard_entry_equals_its_single_
             assert got["total_signals"] == len(block["signals"])
             for field in PER_SYMBOL:
                 assert got[field] == pytest.approx(block[field], rel=1e-9, abs=1e-12)
+            headline = {k: block["portfolio"][k] for k in got["portfolio"]}
+            assert "equity_curve" not in got["portfolio"]  # leaderboards: metrics only
+            assert got["portfolio"] == pytest.approx(headline, rel=1e-9, abs=1e-12)
         means = [entry["per_symbol"][s]["portfolio"]["total_return_pct"] for s in doc["symbols"]]
         assert entry["score"] == pytest.approx(sum(means) / len(means))
     assert set(doc["overfitting"]["per_symbol"]) == {"BTC_KRW", "ETH_KRW"}

@@ -73,7 +73,7 @@ def test_given_a_submitted_backtest_when_the_worker_runs_then_completed_and_resu
     status = api.call("GET", f"/api/backtests/status/{task_id}").body
     assert status["status"] == "completed" and status["progress"] == 1.0, status
     result = status["result"]
-    assert result["version"] == "1.2.0" and result["run_id"] == task_id
+    assert result["version"] == "1.3.0" and result["run_id"] == task_id
     assert [s["symbol"] for s in result["symbols"]] == ["BTC_KRW"]
     assert result["failed_symbols"][0]["symbol"] == "DOGE_KRW"
     assert "synthetic" in result["symbols"][0]["data"]["source"]

@@ -1,7 +1,7 @@
 """Assemble a fanned-out task's result from its shards (SPEC §9). Pure Python, no numpy.
 
-- ``fanout_document``: a plain backtest run one shard per symbol → the same document as the
-  unsharded run (symbols in request order; timings and metadata are the aggregation's).
+(A fanned-out plain run's document is the engine's: ``EnginePort.assemble``, the one
+result builder, which also simulates the shared portfolio over every symbol.)
 - ``sweep_document``: the leaderboard (every combination ranked by the mean of
   ``rank_by`` over the symbols that ran; ties keep grid order) and the ``overfitting``
   block with the deflated Sharpe ratio of the best entry, computed by the engine's
@@ -20,7 +20,7 @@ from typing import Any
 
 from backtest_contract.results import RESULT_VERSION
 from backtest_core.engine_port import StatsPort
-from backtest_core.models import BacktestRequest, SweepRequest
+from backtest_core.models import SweepRequest
 from backtest_core.sweeps import expand_grid
 
 LOWER_IS_BETTER = frozenset({"portfolio.max_drawdown_pct"})
@@ -39,39 +39,6 @@ def shard_failure(doc: ShardDoc) -> str | None:
     if "error" in doc:
         return f"shard failed: {doc['error']}"
     return None
-
-
-def fanout_document(request: BacktestRequest, run_id: str, docs: list[ShardDoc],
-                    metadata: dict[str, Any], execution_time_s: float) -> dict[str, Any] | None:
-    """The unsharded run's document from one single-symbol document per symbol; None when
-    no symbol has a result (the task then fails with ``no_data_message``)."""
-    symbols: list[dict[str, Any]] = []
-    failed: list[dict[str, str]] = []
-    for symbol, doc in zip(request.symbols, docs, strict=True):
-        reason = shard_failure(doc)
-        if reason is not None or doc is None:
-            failed.append({"symbol": symbol, "reason": reason or ""})
-            continue
-        symbols.extend(doc["symbols"])
-        failed.extend(doc["failed_symbols"])
-        metadata = {**metadata, "engine_version": doc["metadata"]["engine_version"]}
-    if not symbols:
-        return None
-    return {
-        "version": RESULT_VERSION,
-        "run_id": run_id,
-        "strategy": request.strategy_name,
-        "params": request.params,
-        "start_date": request.start_date.isoformat(),
-        "end_date": request.end_date.isoformat(),
-        "timeframe": request.timeframe,
-        "symbols": symbols,
-        "total_signals": sum(len(s["signals"]) for s in symbols),
-        "execution_time": execution_time_s,
-        "metadata": metadata,
-        "failed_symbols": failed,
-        "description": None,
-    }
 
 
 def sweep_document(request: SweepRequest, run_id: str, docs: list[ShardDoc],

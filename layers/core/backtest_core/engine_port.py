@@ -70,6 +70,13 @@ class EnginePort(StatsPort, Protocol):
         shard ``{symbol, bars, failed_reason, entries, engine_version}``."""
         ...
 
+    def assemble(self, request: BacktestRequest, shards: list[Document | None], *,
+                 run_id: str, metadata: dict, execution_time_s: float) -> Document | None:
+        """A fanned-out plain run's document (the unsharded run's, shared portfolio
+        included) from one ``run_shard`` document per symbol, or ``{"error": …}`` / None
+        for a shard without a result; None when no symbol ran."""
+        ...
+
 
 class _Head(BaseModel):
     model_config = ConfigDict(extra="ignore")

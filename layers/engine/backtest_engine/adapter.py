@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
+from backtest_core.aggregate import shard_failure
 from backtest_core.engine_port import CancelFn, CandleSource, Document, PboOutcome, ProgressFn
 from backtest_core.errors import PermanentTaskError, TaskCancelled
 from backtest_core.models import BacktestRequest
@@ -19,7 +20,7 @@ from backtest_core.sweeps import ShardSpec
 
 from .errors import BacktestCancelled, EngineError
 from .progress import Progress
-from .runner import RunSpec, run_backtest
+from .runner import RunSpec, assemble_fanout, run_backtest, run_shard
 from .stats import deflated_sharpe, pbo_from_blocks
 from .sweep import run_sweep_shard
 from .version import ENGINE_VERSION
@@ -46,13 +47,18 @@ class Engine:
         with _mapped_errors():
             if shard.combinations is None:
                 one = replace(spec, symbols=[shard.symbol])
-                return run_backtest(one, reader, run_id=run_id, should_cancel=should_cancel,
-                                    environment=environment, allow_no_data=True,
-                                    execution_host=socket.gethostname())
+                return run_shard(one, reader, run_id=run_id, should_cancel=should_cancel,
+                                 environment=environment, execution_host=socket.gethostname())
             out = run_sweep_shard(spec, reader, shard.symbol, shard.combinations,
                                   should_cancel)
             return {**out, "engine_version": ENGINE_VERSION}
 
+    def assemble(self, request: BacktestRequest, shards: list[Document | None], *,
+                 run_id: str, metadata: dict, execution_time_s: float) -> Document | None:
+        """A fanned-out plain run's document from its shards (``runner.assemble_fanout``)."""
+        with _mapped_errors():
+            return assemble_fanout(_spec(request), shards, run_id=run_id, metadata=metadata,
+                                   execution_time_s=execution_time_s, failure=shard_failure)
 
     def deflated_sharpe(self, sr: float, bars: int, skewness: float, kurtosis: float,
                         variance: float, trials: int) -> float | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -18,7 +19,7 @@ from .plan import RunPlan, run_plan, symbol_bars
 from .progress import CancelFn, ProgressFn, ProgressTracker
 from .readers import CandleReader
 from .results import document, root_portfolio, symbol_result
-from .sim import simulate_portfolio, simulate_symbol
+from .sim import SymbolBars, pack_bars, simulate_portfolio, simulate_symbol, unpack_bars
 from .strategies import Masks, Strategy, parse_params, resolve
 from .symbols import normalize_symbol, normalize_timeframe, timeframe_seconds
 
@@ -61,6 +62,59 @@ def run_backtest(
     document with ``symbols: []`` and the reasons in ``failed_symbols`` instead.
     """
     started = time.perf_counter()
+    plan, results, bars, failed = _execute(spec, reader, progress, should_cancel,
+                                           allow_no_data)
+    return _document(spec, plan, results, bars, failed, run_id=run_id,
+                     execution_time_s=time.perf_counter() - started,
+                     environment=environment, execution_host=execution_host)
+
+
+def run_shard(spec: RunSpec, reader: CandleReader, *, run_id: str,
+              should_cancel: CancelFn | None = None, environment: str = "local",
+              execution_host: str | None = None) -> dict:
+    """One symbol of a fanned-out run: its document (``symbols: []`` when it has no
+    candles) plus ``sim_inputs``, the packed simulator inputs (bars, masks, ATR) from which
+    ``assemble_fanout`` simulates the shared portfolio over every symbol."""
+    started = time.perf_counter()
+    plan, results, bars, failed = _execute(spec, reader, None, should_cancel, True)
+    doc = _document(spec, plan, results, bars, failed, run_id=run_id,
+                    execution_time_s=time.perf_counter() - started,
+                    environment=environment, execution_host=execution_host)
+    return {**doc, "sim_inputs": [pack_bars(b) for b in bars]}
+
+
+def assemble_fanout(spec: RunSpec, shards: list[dict | None], *, run_id: str,
+                    metadata: dict, execution_time_s: float,
+                    failure: Callable[[dict | None], str | None]) -> dict | None:
+    """The unsharded run's document from one ``run_shard`` document per symbol (request
+    order): the symbols' blocks as the shards built them, and the shared portfolio
+    simulated once over every symbol's inputs. ``failure(doc)`` says why a shard has no
+    result; None when no symbol ran."""
+    plan, _ = prepare(spec)
+    results: list[dict] = []
+    bars: list[SymbolBars] = []
+    failed: list[dict] = []
+    for symbol, doc in zip(spec.symbols, shards, strict=True):
+        reason = failure(doc)
+        if reason is not None or doc is None:
+            failed.append({"symbol": symbol, "reason": reason or ""})
+            continue
+        results.extend(doc["symbols"])
+        failed.extend(doc["failed_symbols"])
+        bars.extend(unpack_bars(p) for p in doc.get("sim_inputs", []))
+        metadata = {**metadata, "engine_version": doc["metadata"]["engine_version"]}
+    if not results:
+        return None
+    doc = _document(spec, plan, results, bars, failed, run_id=run_id,
+                    execution_time_s=execution_time_s, environment=metadata["environment"],
+                    execution_host=metadata["execution_host"])
+    return {**doc, "metadata": metadata}
+
+
+def _execute(spec: RunSpec, reader: CandleReader, progress: ProgressFn | None,
+             should_cancel: CancelFn | None, allow_no_data: bool):
+    """Candles → masks → each symbol's own portfolio: (plan, symbol blocks, simulator
+    inputs, failed symbols)."""
     plan, strategy = prepare(spec)
     symbols, timeframe = _check_spec(spec)
     tracker = ProgressTracker(progress, should_cancel, symbols_total=len(symbols))
@@ -78,18 +132,30 @@ def run_backtest(
         results.append(symbol_result(data, m, plan, own, timeframe_s, spec.fee_bps,
                                      spec.slippage_bps))
         bars.append(sim_input)
+    tracker.force(0.9, "calculating_metrics")
+    return plan, results, bars, failed
+
+
+def _document(spec: RunSpec, plan: RunPlan, results: list[dict], bars: list[SymbolBars],
+              failed: list[dict], *, run_id: str | None, execution_time_s: float,
+              environment: str, execution_host: str | None) -> dict:
+    """The document, with the shared portfolio simulated over ``bars`` (every symbol)."""
+    timeframe = normalize_timeframe(spec.timeframe)
     portfolio = None
     if bars:
-        shared = simulate_portfolio(bars, plan.position, fee, slippage)
-        portfolio = root_portfolio(shared, results, timeframe_s, spec.fee_bps,
-                                   spec.slippage_bps)
-    tracker.force(0.9, "calculating_metrics")
+        shared = simulate_portfolio(bars, plan.position, spec.fee_bps / 1e4,
+                                    spec.slippage_bps / 1e4)
+        portfolio = root_portfolio(shared, results, timeframe_seconds(timeframe),
+                                   spec.fee_bps, spec.slippage_bps)
+    days = [s["data"] for s in results if s.get("data")]
     return document(
         run_id=run_id or uuid.uuid4().hex, plan=plan, requested_params=spec.params or {},
-        start=spec.start_date or min(date.fromisoformat(d.candles.iso(0)[:10]) for d in loaded),
-        end=spec.end_date or max(date.fromisoformat(d.candles.iso(-1)[:10]) for d in loaded),
+        start=spec.start_date or min((date.fromisoformat(d["first"][:10]) for d in days),
+                                     default=None),
+        end=spec.end_date or max((date.fromisoformat(d["last"][:10]) for d in days),
+                                 default=None),
         timeframe=timeframe, symbols=results, portfolio=portfolio, failed=failed,
-        execution_time_s=time.perf_counter() - started, environment=environment,
+        execution_time_s=execution_time_s, environment=environment,
         execution_host=execution_host or socket.gethostname(),
     )
 

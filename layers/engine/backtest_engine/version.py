@@ -2,7 +2,7 @@
 
 from backtest_contract.results import RESULT_VERSION
 
-ENGINE_VERSION = "1.2.0"
+ENGINE_VERSION = "1.3.0"
 """Version of this engine library (metadata.engine_version)."""
 
 __all__ = ["ENGINE_VERSION", "RESULT_VERSION"]

@@ -96,7 +96,7 @@ def result_doc(run_id: str) -> dict[str, Any]:
         }
 
     return {
-        "version": "1.2.0", "run_id": run_id, "strategy": "volume_zone_breakout",
+        "version": "1.3.0", "run_id": run_id, "strategy": "volume_zone_breakout",
         "params": {}, "start_date": "2024-01-01", "end_date": "2024-12-31",
         "timeframe": "1d", "symbols": [sym("BTC_KRW", 3), sym("ETH_KRW", 2)],
         "total_signals": 5, "execution_time": 0.12, "metadata": {}, "failed_symbols": [],

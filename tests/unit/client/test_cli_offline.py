@@ -130,7 +130,7 @@ def test_given_out_file_when_fetching_result_then_document_is_saved(
     code = main(["--api", fake_api.url, "result", TASK, "--out", str(out)])
 
     assert code == 0
-    assert json.loads(out.read_bytes())["version"] == "1.2.0"
+    assert json.loads(out.read_bytes())["version"] == "1.3.0"
     assert str(out) in capsys.readouterr().out
 
 

@@ -105,9 +105,9 @@ def test_given_filters_when_listing_history_then_only_given_ones_are_in_the_quer
 
 
 def test_given_a_result_when_downloading_then_raw_bytes_come_back(fake_api: FakeApi) -> None:
-    fake_api.add("GET", f"/api/backtests/{TASK}/download", Canned(200, b'{"version": "1.2.0"}'))
+    fake_api.add("GET", f"/api/backtests/{TASK}/download", Canned(200, b'{"version": "1.3.0"}'))
 
-    assert BacktestClient(fake_api.url).download(TASK) == b'{"version": "1.2.0"}'
+    assert BacktestClient(fake_api.url).download(TASK) == b'{"version": "1.3.0"}'
 
 
 def test_given_retry_after_when_waiting_then_polls_at_that_interval(fake_api: FakeApi) -> None:

@@ -45,7 +45,7 @@ class FakeEngine:
             if should_cancel():
                 self.stopped_at = i
                 raise TaskCancelled("cancelled")
-        return {"version": "1.2.0", "run_id": run_id, "total_signals": 3,
+        return {"version": "1.3.0", "run_id": run_id, "total_signals": 3,
                 "symbols": [{"symbol": s, "data": {"rows": 10}} for s in request.symbols],
                 "failed_symbols": [], "execution_time": 0.01}
 

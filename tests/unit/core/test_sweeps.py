@@ -137,7 +137,7 @@ def test_given_a_null_metric_then_the_score_is_null_and_ranked_last():
 
 def test_given_shards_when_aggregated_then_failed_symbols_and_overfitting_are_reported():
     request = _sweep(grid={"volume_window": [1, 2]})
-    btc = {"symbol": "BTC_KRW", "bars": 100, "failed_reason": None, "engine_version": "1.2.0",
+    btc = {"symbol": "BTC_KRW", "bars": 100, "failed_reason": None, "engine_version": "1.3.0",
            "entries": [_entry(1, 5), _entry(3, 2)]}
     docs = [btc, {"error": "bad row 7"}]  # one shard per symbol (2 combinations each)
     stats = FakeStats(dsr=0.42)

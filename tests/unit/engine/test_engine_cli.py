@@ -19,7 +19,7 @@ def test_given_csv_when_running_with_json_then_prints_exactly_the_document(capsy
                    "--params", A_PARAMS, "--json"])
     doc = json.loads(capsys.readouterr().out)
     assert status == 0
-    assert (doc["version"], doc["timeframe"], doc["total_signals"]) == ("1.2.0", "1d", 4)
+    assert (doc["version"], doc["timeframe"], doc["total_signals"]) == ("1.3.0", "1d", 4)
     assert doc["symbols"][0]["symbol"] == "BTC_KRW"
     assert (doc["start_date"], doc["end_date"]) == ("2024-01-01", "2024-01-07")
     assert doc["symbols"][0]["data"]["source"] == CSV
@@ -68,7 +68,7 @@ def test_given_module_entry_when_run_as_subprocess_then_prints_valid_document():
          "volume_zone_breakout", "--csv", CSV, "--json"],
         capture_output=True, text=True, cwd=REPO, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["version"] == "1.2.0"
+    assert json.loads(proc.stdout)["version"] == "1.3.0"
     assert proc.stderr == ""
 
 

@@ -44,5 +44,5 @@ def test_given_real_csv_when_running_cli_json_then_valid_document(capsys):
     status = main(["run", "--strategy", "volume_zone_breakout", "--csv",
                    str(CRYPTO / "ETH_BTC-5m.csv"), "--json"])
     doc = json.loads(capsys.readouterr().out)
-    assert status == 0 and doc["version"] == "1.2.0" and doc["timeframe"] == "5m"
+    assert status == 0 and doc["version"] == "1.3.0" and doc["timeframe"] == "5m"
     assert doc["symbols"][0]["symbol"] == "ETH_BTC" and doc["total_signals"] > 0

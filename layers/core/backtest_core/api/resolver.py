@@ -24,7 +24,7 @@ from backtest_core.observability import logger
 from backtest_core.quoting import quote_text
 
 API_TITLE = "Async Backtest API"
-API_VERSION = "1.2.0"
+API_VERSION = "1.3.0"
 # SPEC §13: operations appear in this order (OpenAPI paths and Swagger UI); a route names
 # its tag with ``tags=[...]``, so a new route slots in without touching this module's code.
 TAG_ORDER = ("submit", "status", "cancel", "results", "history", "sweeps", "data",

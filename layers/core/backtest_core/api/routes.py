@@ -109,7 +109,7 @@ def get_history(
 
 
 @results_router.get(
-    "/api/backtests/<run_id>", summary="The result document (schema 1.2.0)", tags=["results"],
+    "/api/backtests/<run_id>", summary="The result document (schema 1.3.0)", tags=["results"],
     responses=responses(None, 401, 404, 500, redirect=True, ok_description="The document"),
     compress=True,  # gzip when the client sends Accept-Encoding: gzip (results can be MBs)
 )

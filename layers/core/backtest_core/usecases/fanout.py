@@ -24,11 +24,10 @@ from datetime import datetime
 
 from backtest_core.aggregate import (
     aggregation_metadata,
-    fanout_document,
     no_data_message,
     sweep_document,
 )
-from backtest_core.engine_port import EnginePort, StatsPort, summary_of_backtest
+from backtest_core.engine_port import EnginePort, summary_of_backtest
 from backtest_core.errors import PermanentTaskError, TaskCancelled, TransitionRefused
 from backtest_core.faults import describe, is_transient
 from backtest_core.models import (
@@ -122,9 +121,9 @@ def run_shard(message: QueueMessage, engine: EnginePort, svc: Services) -> Outco
     return "completed"
 
 
-def aggregate(message: QueueMessage, engine: StatsPort, svc: Services) -> Outcome:
-    """Assemble the result from the shards (the engine's statistics for the overfitting
-    block) and complete (or fail) the task."""
+def aggregate(message: QueueMessage, engine: EnginePort, svc: Services) -> Outcome:
+    """Assemble the result from the shards (the engine builds a plain run's document and
+    the statistics of a sweep's overfitting block) and complete (or fail) the task."""
     token = _required(message.token)
     record = _owned_record(message, svc)
     if record is None:
@@ -135,7 +134,7 @@ def aggregate(message: QueueMessage, engine: StatsPort, svc: Services) -> Outcom
     return outcome
 
 
-def _assemble(record: TaskRecord, engine: StatsPort, svc: Services) -> Outcome:
+def _assemble(record: TaskRecord, engine: EnginePort, svc: Services) -> Outcome:
     docs = [svc.results.get_shard(record.task_id, record.attempt, i)
             for i in range(record.shards_total)]
     now = svc.clock()
@@ -145,7 +144,8 @@ def _assemble(record: TaskRecord, engine: StatsPort, svc: Services) -> Outcome:
     if isinstance(request, SweepRequest):
         document = sweep_document(request, record.task_id, docs, metadata, elapsed, engine)
     else:
-        document = fanout_document(request, record.task_id, docs, metadata, elapsed)
+        document = engine.assemble(request, docs, run_id=record.task_id, metadata=metadata,
+                                   execution_time_s=elapsed)
     if document is None:
         if isinstance(request, SweepRequest) and any(d is not None and "error" in d
                                                      for d in docs):

@@ -23,7 +23,7 @@ def root_portfolio(shared: SimResult, symbols: list[dict], timeframe_s: int, fee
                            slippage_bps)
 
 
-def document(*, run_id: str, plan: RunPlan, requested_params: dict, start: date, end: date,
+def document(*, run_id: str, plan: RunPlan, requested_params: dict, start: date | None, end: date | None,
              timeframe: str, symbols: list[dict], portfolio: dict | None,
              failed: list[dict], execution_time_s: float, environment: str,
              execution_host: str, engine_version: str = ENGINE_VERSION) -> dict:
@@ -37,8 +37,8 @@ def document(*, run_id: str, plan: RunPlan, requested_params: dict, start: date,
             "run_id": run_id,
             "strategy": ref.name,
             "params": params,
-            "start_date": start.isoformat(),
-            "end_date": end.isoformat(),
+            "start_date": start and start.isoformat(),
+            "end_date": end and end.isoformat(),
             "timeframe": timeframe,
         }),
         "symbols": [_safe_symbol(s) for s in symbols],

@@ -13,7 +13,15 @@ docs/positions.md; ``backtest_contract.position.PositionSpec`` is the configurat
 """
 
 from backtest_engine.sim.exits import ExitPlan, ExitPlanner
-from backtest_engine.sim.inputs import REASONS, SymbolBars, atr_lengths, compute_atr, compute_atrs
+from backtest_engine.sim.inputs import (
+    REASONS,
+    SymbolBars,
+    atr_lengths,
+    compute_atr,
+    compute_atrs,
+    pack_bars,
+    unpack_bars,
+)
 from backtest_engine.sim.metrics import (
                                         curve_indices,
                                         equity_curve,
@@ -27,5 +35,5 @@ from backtest_engine.sim.simulate import simulate_portfolio, simulate_symbol
 __all__ = [
     "REASONS", "ExitPlan", "ExitPlanner", "SimResult", "SymbolBars", "atr_lengths",
     "compute_atr", "compute_atrs", "curve_indices", "equity_curve", "iso_times",
-    "portfolio_block", "simulate_portfolio", "simulate_symbol", "trade_log",
+    "pack_bars", "portfolio_block", "unpack_bars", "simulate_portfolio", "simulate_symbol", "trade_log",
 ]

@@ -3,6 +3,9 @@ derived from a ``PositionSpec`` (docs/positions.md)."""
 
 from __future__ import annotations
 
+import base64
+import io
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -125,3 +128,30 @@ def rules_of(config: PositionSpec) -> Rules:
         max_open=config.max_open_positions,
         initial_capital=config.initial_capital,
     )
+
+
+def pack_bars(bars: SymbolBars) -> str:
+    """``bars`` as one ASCII string (base64 of a compressed ``.npz``): what a fan-out shard
+    stores so that the aggregation can simulate the shared portfolio without the
+    strategy (``unpack_bars`` reverses it exactly)."""
+    arrays = {"ts_ns": bars.ts_ns, "open": bars.open, "high": bars.high, "low": bars.low,
+              "close": bars.close, "entry": bars.entry}
+    if bars.exit is not None:
+        arrays["exit"] = bars.exit
+    if bars.priority is not None:
+        arrays["priority"] = bars.priority
+    arrays |= {f"atr_{n}": series for n, series in bars.atr.items()}
+    out = io.BytesIO()
+    np.savez_compressed(out, **arrays)
+    return json.dumps([bars.symbol, base64.b64encode(out.getvalue()).decode("ascii")])
+
+
+def unpack_bars(packed: str) -> SymbolBars:
+    symbol, blob = json.loads(packed)
+    with np.load(io.BytesIO(base64.b64decode(blob))) as z:
+        arrays = {k: z[k] for k in z.files}
+    atr = {int(k[4:]): arrays.pop(k) for k in list(arrays) if k.startswith("atr_")}
+    return SymbolBars(symbol, arrays.pop("ts_ns"), arrays.pop("open"), arrays.pop("high"),
+                      arrays.pop("low"), arrays.pop("close"), arrays.pop("entry"),
+                      exit=arrays.pop("exit", None), priority=arrays.pop("priority", None),
+                      atr=atr)
