@@ -5,7 +5,9 @@ result builder, which also simulates the shared portfolio over every symbol.)
 - ``sweep_document``: the leaderboard (every combination ranked by the mean of
   ``rank_by`` over the symbols that ran; ties keep grid order) and the ``overfitting``
   block with the deflated Sharpe ratio of the best entry, computed by the engine's
-  statistics (``StatsPort``: the aggregation runs in the worker, which has the engine).
+  statistics (``StatsPort``: the aggregation runs in the worker, which has the engine),
+  the probability of backtest overfitting per symbol and, with
+  ``validation.walk_forward``, the ``walk_forward`` block (docs/sweeps.md).
 
 A shard document is what the worker stored for it, or ``{"error": msg}`` (the shard
 failed), or None (it never finished). A symbol with any failed shard is reported in
@@ -22,6 +24,7 @@ from backtest_contract.results import RESULT_VERSION
 from backtest_core.engine_port import StatsPort
 from backtest_core.models import SweepRequest
 from backtest_core.sweeps import expand_grid
+from backtest_core.walkforward import FoldOutcome, choose_best, walk_forward_summary
 
 LOWER_IS_BETTER = frozenset({"portfolio.max_drawdown_pct"})
 ShardDoc = dict[str, Any] | None
@@ -48,6 +51,8 @@ def sweep_document(request: SweepRequest, run_id: str, docs: list[ShardDoc],
     combos = expand_grid(request.grid)
     per_symbol = len(docs) // len(request.symbols)
     ran: dict[str, tuple[int, list[dict[str, Any]]]] = {}  # symbol → (bars, entries)
+    rows: dict[str, int] = {}  # symbol → per-bar returns per combination (PBO)
+    wf_ranges: list[dict[str, str]] = []
     failed: list[dict[str, str]] = []
     for s_index, symbol in enumerate(request.symbols):
         shards = docs[s_index * per_symbol:(s_index + 1) * per_symbol]
@@ -59,12 +64,18 @@ def sweep_document(request: SweepRequest, run_id: str, docs: list[ShardDoc],
             continue
         entries = [e for d in shards if d is not None for e in d["entries"]]
         ran[symbol] = (int(shards[0]["bars"]) if shards[0] else 0, entries)
+        rows[symbol] = int(shards[0].get("pbo_rows", 0)) if shards[0] else 0
+        wf_ranges = wf_ranges or (shards[0] or {}).get("wf_ranges", [])
         metadata = {**metadata, "engine_version": shards[0]["engine_version"]} if shards[0] \
             else metadata
     if not ran:
         return None
     board = leaderboard(request, combos, {s: entries for s, (_, entries) in ran.items()})
-    return {
+    fit = overfitting(board[0][1], ran, stats)
+    for symbol, (_, entries) in ran.items():
+        fit["per_symbol"][symbol].update(symbol_pbo(rows[symbol], entries, stats))
+    fit["pbo"] = mean_pbo(fit["per_symbol"])
+    document = {
         "version": RESULT_VERSION,
         "kind": "sweep",
         "run_id": run_id,
@@ -81,8 +92,40 @@ def sweep_document(request: SweepRequest, run_id: str, docs: list[ShardDoc],
         "metadata": metadata,
         "failed_symbols": failed,
         "leaderboard": [entry for entry, _ in board],
-        "overfitting": overfitting(board[0][1], ran, stats),
+        "overfitting": fit,
     }
+    wf = request.validation.walk_forward if request.validation else None
+    if wf is not None:
+        document["walk_forward"] = walk_forward_block(
+            [{**request.params, **c} for c in combos], wf_ranges,
+            [entries for _, entries in ran.values()], request.rank_by in LOWER_IS_BETTER)
+    return document
+
+
+def walk_forward_block(combinations: list[dict[str, Any]], ranges: list[dict[str, str]],
+                       per_symbol: list[list[dict[str, Any]]],
+                       lower_is_better: bool) -> dict[str, Any]:
+    """The ``walk_forward`` block from the shards' ``wf_ranges`` (every fold's training
+    range, then every fold's test range: first/last timestamps) and each symbol's entries
+    with ``wf_scores`` (one score per range, None where null or the symbol has under 2 bars
+    in the range). A range's score is the mean over the symbols with a score there (None
+    when none has): symbols with different histories still share the union's folds."""
+    k = len(ranges) // 2
+
+    def mean_score(index: int, r: int) -> float | None:
+        values = [float(v) for entries in per_symbol
+                  if (v := entries[index]["wf_scores"][r]) is not None]
+        return statistics.fmean(values) if values else None
+
+    outcomes = []
+    for j in range(k):
+        train = [mean_score(i, j) for i in range(len(combinations))]
+        best = choose_best(train, lower_is_better)
+        outcomes.append(FoldOutcome(
+            fold=j + 1, train_first=ranges[j]["first"], train_last=ranges[j]["last"],
+            test_first=ranges[k + j]["first"], test_last=ranges[k + j]["last"],
+            train_scores=train, test_score=mean_score(best, k + j)))
+    return walk_forward_summary(outcomes, combinations, lower_is_better)
 
 
 PER_SYMBOL_FIELDS = ("total_signals", "win_rate", "avg_return", "max_drawdown", "portfolio")

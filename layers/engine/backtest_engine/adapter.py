@@ -15,14 +15,14 @@ from dataclasses import replace
 from backtest_core.aggregate import shard_failure
 from backtest_core.engine_port import CancelFn, CandleSource, Document, PboOutcome, ProgressFn
 from backtest_core.errors import PermanentTaskError, TaskCancelled
-from backtest_core.models import BacktestRequest
+from backtest_core.models import BacktestRequest, SweepRequest
 from backtest_core.sweeps import ShardSpec
 
 from .errors import BacktestCancelled, EngineError
 from .progress import Progress
 from .runner import RunSpec, assemble_fanout, run_backtest, run_shard
 from .stats import deflated_sharpe, pbo_from_blocks
-from .sweep import run_sweep_shard
+from .sweep import WalkForward, run_sweep_shard
 from .version import ENGINE_VERSION
 
 
@@ -50,7 +50,8 @@ class Engine:
                 return run_shard(one, reader, run_id=run_id, should_cancel=should_cancel,
                                  environment=environment, execution_host=socket.gethostname())
             out = run_sweep_shard(spec, reader, shard.symbol, shard.combinations,
-                                  should_cancel)
+                                  should_cancel, pbo_blocks=getattr(request, "pbo_blocks", 16),
+                                  walk_forward=_walk_forward(request))
             return {**out, "engine_version": ENGINE_VERSION}
 
     def assemble(self, request: BacktestRequest, shards: list[Document | None], *,
@@ -78,6 +79,14 @@ def _reporter(report: ProgressFn | None) -> Callable[[Progress], None] | None:
         report(p.fraction, p.stage, p.symbols_done)
 
     return forward
+
+
+def _walk_forward(request: BacktestRequest) -> WalkForward | None:
+    if not isinstance(request, SweepRequest) or request.validation is None \
+            or request.validation.walk_forward is None:
+        return None
+    wf = request.validation.walk_forward
+    return WalkForward(folds=wf.folds, anchored=wf.anchored, rank_by=request.rank_by)
 
 
 def _spec(request: BacktestRequest) -> RunSpec:
