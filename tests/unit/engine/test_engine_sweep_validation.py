@@ -16,20 +16,21 @@ from backtest_engine.stats import pbo_direct, pbo_from_blocks
 from backtest_engine.strategies import resolve
 from backtest_engine.sweep import WalkForward, combination_plan, run_sweep_shard
 
-GRID = {"vol_ma_window": [3, 5, 8], "vol_multiplier": [0.8, 1.2]}
+GRID = {"vol_ma_window": [3, 5, 8], "body_pct": [0.004, 0.01]}
 
 
 def _rows(n: int, phase: int) -> list[tuple]:
     out = []
     for i in range(n):
         o = 100 + 6 * np.sin((i + phase) / 5) + (i % 7) * 0.4
-        c = o * (1 + 0.012 * np.cos((i * 3 + phase) / 4))
+        c = o * (1 + 0.02 * np.cos((i * 3 + phase) / 4))
         out.append((o, max(o, c) * 1.004, min(o, c) * 0.996, c, 50 + (i * 37 + phase) % 90))
     return out
 
 
 def _combos() -> list[dict]:
-    return [dict(zip(GRID, v, strict=True)) for v in itertools.product(*GRID.values())]
+    return [{"vol_multiplier": 1.0, **dict(zip(GRID, v, strict=True))}
+            for v in itertools.product(*GRID.values())]
 
 
 def _reader():
@@ -93,6 +94,7 @@ def test_given_two_symbols_when_walking_forward_then_folds_match_brute_force(anc
     t = union.shape[0]
     edges = [j * t // 4 for j in range(5)]
     assert t == 110 and shards[1]["wf_ranges"] == shards[0]["wf_ranges"]
+    seen: set[float] = set()
     for j, fold in enumerate(block["folds"], start=1):
         train = (0 if anchored else edges[j - 1], edges[j])
         test = (edges[j], edges[j + 1])
@@ -110,5 +112,7 @@ def test_given_two_symbols_when_walking_forward_then_folds_match_brute_force(anc
         assert fold["train_score"] == pytest.approx(train_scores[best], abs=1e-9)
         assert fold["test_score"] == pytest.approx(mean(combos[best], test), abs=1e-9)
         assert fold["test_score"] is not None
+        seen.update(round(v, 9) for v in train_scores if v is not None)
         assert fold["test"]["first"] == str(np.datetime64(int(union[test[0]]), "ns"))[:19] + "Z"
+    assert len(seen) > 3  # the combinations differ: the choice of a best is a real one
     assert block["is_score"] == pytest.approx(np.mean([f["train_score"] for f in block["folds"]]))
