@@ -9,7 +9,14 @@ import pytest
 from pydantic import ValidationError
 
 from backtest_contract.registry import builtin
-from backtest_core.aggregate import leaderboard, mean_pbo, score, sweep_document, symbol_pbo
+from backtest_core.aggregate import (
+    leaderboard,
+    mean_pbo,
+    score,
+    sweep_document,
+    symbol_pbo,
+    walk_forward_block,
+)
 from backtest_core.errors import ValidationFailed
 from backtest_core.models import SweepRequest, TaskRecord, TaskStatus
 from backtest_core.sweeps import expand_grid, shard_plan, shard_spec, validated_sweep
@@ -107,7 +114,8 @@ def _entry(sharpe: float, dd: float, signals: int = 1) -> dict[str, Any]:
     return {"total_signals": signals, "win_rate": 0.5, "avg_return": 0.1, "max_drawdown": 1.0,
             "portfolio": {"sharpe": sharpe, "max_drawdown_pct": dd, "total_return_pct": 1.0,
                           "sortino": 0.0},
-            "stats": {"sharpe_per_bar": sharpe / 100, "skewness": 0.0, "kurtosis": 3.0}}
+            "stats": {"sharpe_per_bar": sharpe / 100, "skewness": 0.0, "kurtosis": 3.0},
+            "pbo_sum": [sharpe, dd], "pbo_sumsq": [sharpe * sharpe, dd * dd]}
 
 
 def test_given_scores_when_ranked_then_best_mean_first_and_ties_keep_grid_order():
@@ -137,8 +145,8 @@ def test_given_a_null_metric_then_the_score_is_null_and_ranked_last():
 
 def test_given_shards_when_aggregated_then_failed_symbols_and_overfitting_are_reported():
     request = _sweep(grid={"volume_window": [1, 2]})
-    btc = {"symbol": "BTC_KRW", "bars": 100, "failed_reason": None, "engine_version": "1.3.0",
-           "entries": [_entry(1, 5), _entry(3, 2)]}
+    btc = {"symbol": "BTC_KRW", "bars": 100, "pbo_rows": 99, "failed_reason": None,
+           "engine_version": "1.3.0", "entries": [_entry(1, 5), _entry(3, 2)]}
     docs = [btc, {"error": "bad row 7"}]  # one shard per symbol (2 combinations each)
     stats = FakeStats(dsr=0.42)
     doc = sweep_document(request, "run", docs, {"engine_version": None}, 1.5, stats)
@@ -153,6 +161,9 @@ def test_given_shards_when_aggregated_then_failed_symbols_and_overfitting_are_re
     assert args[:4] == (0.03, 100, 0.0, 3.0) and args[5] == 2
     assert args[4] == pytest.approx(0.0001, rel=1e-12)
     assert over["per_symbol"]["BTC_KRW"]["deflated_sharpe"] == 0.42
+    assert over["per_symbol"]["BTC_KRW"]["pbo"] == 0.25 and over["pbo"] == 0.25
+    assert stats.pbo_calls == [(99, [[1, 5], [3, 2]], [[1, 25], [9, 4]])]
+    assert "walk_forward" not in doc
     assert sweep_document(request, "run", [None, {"error": "x"}], {}, 0.0, stats) is None
 
 
@@ -171,3 +182,26 @@ def test_given_per_symbol_pbo_then_the_mean_skips_the_null_ones():
     assert mean_pbo({"A": {"pbo": 0.2}, "B": {"pbo": None}, "C": {"pbo": 0.6}}) == \
         pytest.approx(0.4)
     assert mean_pbo({"A": {"pbo": None, "pbo_reason": "too few"}}) is None
+
+
+def test_given_range_scores_when_walking_forward_then_each_fold_picks_its_best_on_train():
+    combos = [{"w": 1}, {"w": 2}, {"w": 3}]
+    ranges = [{"first": f"T{i}", "last": f"U{i}"} for i in range(4)]  # 2 trains, 2 tests
+    # per combination: scores on (train 1, train 2, test 1, test 2)
+    btc = [{"wf_scores": [1.0, 2.0, 0.5, -1.0]}, {"wf_scores": [3.0, 2.0, 0.1, 0.4]},
+           {"wf_scores": [3.0, 1.0, 9.0, 9.0]}]
+    eth = [{"wf_scores": [1.0, None, 0.5, 0.2]}, {"wf_scores": [1.0, 2.0, 0.3, 0.6]},
+           {"wf_scores": [1.0, 1.0, 9.0, 9.0]}]
+
+    block = walk_forward_block(combos, ranges, [btc, eth], False)
+
+    first, second = block["folds"]
+    # fold 1: means 1, 2, 2 → the tie of w=2 and w=3 keeps grid order; test (0.1+0.3)/2
+    assert first["best_params"] == {"w": 2} and first["train_score"] == 2.0
+    assert first["test_score"] == pytest.approx(0.2)
+    assert first["train"] == {"first": "T0", "last": "U0"}
+    assert first["test"] == {"first": "T2", "last": "U2"}
+    # fold 2: w=1 has only BTC's 2.0 (ETH null there), w=2 has 2.0 too → w=1 first
+    assert second["best_params"] == {"w": 1} and second["test_score"] == pytest.approx(-0.4)
+    assert block["is_score"] == 2.0 and block["oos_score"] == pytest.approx(-0.1)
+    assert block["efficiency"] == pytest.approx(-0.05)
