@@ -301,3 +301,112 @@ def test_given_a_running_shard_when_cancelled_then_it_stops_at_its_next_check(fa
     worker.join(DEADLINE_S)
 
     assert stopped.is_set() and outcome == ["cancelled"]
+
+
+RSI_DIP = {"name": "rsi_dip", "description": "Buy oversold, sell on recovery",
+           "params": {"rsi_len": {"type": "int", "default": 14, "min": 2, "max": 200},
+                      "level": {"type": "float", "default": 30, "min": 0, "max": 100}},
+           "entry": {"crosses_above": [{"ind": "rsi", "length": "$rsi_len"}, "$level"]},
+           "exit": {"gt": [{"ind": "rsi", "length": "$rsi_len"}, 70]}}
+WALK_SWEEPS = {
+    "builtin": SWEEP,
+    "rules_with_position": {
+        **{k: v for k, v in SWEEP.items() if k not in ("strategy", "params", "grid")},
+        "strategy": None, "definition": RSI_DIP, "params": {},
+        "position": {"stop_loss": {"pct": 3}},
+        "grid": {"rsi_len": [7, 14], "level": [30, 40]}},
+}
+
+
+def _range_sharpe(h: Harness, body: dict[str, Any], params: dict[str, Any], symbol: str,
+                  first: str, last: str) -> float | None:
+    """Brute force: one single run's masks (whole window), simulated on the symbol's bars
+    from ``first`` to ``last`` only (bar_range); None with fewer than 2 bars there."""
+    import numpy as np
+
+    from backtest_engine.loading import load_symbol
+    from backtest_engine.sim import SymbolBars, portfolio_block, simulate_symbol
+    from backtest_engine.sim.inputs import atr_lengths, compute_atr
+    from backtest_engine.strategies import resolve
+    from backtest_engine.sweep import combination_plan
+
+    ref, strategy = resolve(body["strategy"], body.get("definition"))
+    plan = combination_plan(ref, strategy, params, body.get("position"))
+    c = load_symbol(h.svc.candles, symbol, "1h", *_window(body)).candles
+    masks = next(strategy.masks_for(c, [plan.params], lambda _n: None))
+    lo_ns, hi_ns = (np.datetime64(t[:-1], "ns").astype(np.int64) for t in (first, last))
+    inside = np.flatnonzero((c.ts_ns >= lo_ns) & (c.ts_ns <= hi_ns))
+    if inside.shape[0] < 2:
+        return None
+    atr = {n: compute_atr(c.high, c.low, c.close, n) for n in atr_lengths(plan.position)}
+    bars = SymbolBars(symbol, c.ts_ns, c.open, c.high, c.low, c.close, entry=masks.entry,
+                      exit=masks.exit, atr=atr)
+    lo, hi = int(inside[0]), int(inside[-1]) + 1
+    own = simulate_symbol(bars, plan.position, 5 / 1e4, 0.0, bar_range=(lo, hi))
+    bh = (c.close[hi - 1] / c.close[lo] - 1) * 100
+    return portfolio_block(own, 3600, bh, 5.0, 0.0, detail=False)["sharpe"]
+
+
+def _window(body: dict[str, Any]):
+    from datetime import date
+
+    return date.fromisoformat(body["start_date"]), date.fromisoformat(body["end_date"])
+
+
+@pytest.mark.parametrize("kind", list(WALK_SWEEPS))
+def test_given_a_walk_forward_sweep_when_executed_then_folds_match_single_range_runs(
+        fanout, kind):
+    from backtest_core.sweeps import expand_grid
+
+    body = {**WALK_SWEEPS[kind], "validation": {"walk_forward": {"folds": 3}}, "pbo_blocks": 8}
+    task_id = fanout.submit_sweep(body)
+
+    fanout.pump(fanout.execution_done(task_id))
+
+    assert fanout.record(task_id).status.value == "completed"
+    doc = fanout.result(task_id)
+    combos = [{**body["params"], **c} for c in expand_grid(body["grid"])]
+    wf = doc["walk_forward"]
+    assert [f["fold"] for f in wf["folds"]] == [1, 2, 3]
+    symbols = body["symbols"]
+
+    def mean(params, rng):
+        values = [v for s in symbols
+                  if (v := _range_sharpe(fanout, body, params, s, rng["first"], rng["last"]))
+                  is not None]
+        return sum(values) / len(values) if values else None
+
+    for fold in wf["folds"]:
+        train = [mean(p, fold["train"]) for p in combos]
+        best = max(range(len(combos)), key=lambda i: (train[i] is not None, train[i] or 0, -i))
+        assert fold["best_params"] == combos[best]
+        assert fold["train_score"] == pytest.approx(train[best], abs=1e-9)
+        assert fold["test_score"] == pytest.approx(mean(combos[best], fold["test"]), abs=1e-9)
+    for symbol in symbols:
+        pbo = doc["overfitting"]["per_symbol"][symbol]["pbo"]
+        assert pbo is not None and 0.0 <= pbo <= 1.0
+    assert doc["overfitting"]["pbo"] == pytest.approx(
+        sum(doc["overfitting"]["per_symbol"][s]["pbo"] for s in symbols) / len(symbols))
+
+
+def test_given_a_cancel_mid_walk_forward_then_the_task_is_cancelled_once(fanout):
+    from backtest_core.usecases.cancel import cancel
+
+    body = {**SWEEP, "validation": {"walk_forward": {"folds": 2, "anchored": True}}}
+    task_id = fanout.submit_sweep(body)
+    outcomes: list[Any] = []
+
+    def cancel_after_first_shard(message: dict[str, Any]) -> None:
+        if message["kind"] == "shard" and len(outcomes) < 2:  # before shards 1 and 2
+            outcomes.append(cancel(task_id, "anonymous", fanout.svc))
+
+    execution_done = fanout.execution_done(task_id)
+    fanout.pump(lambda: "aggregate" in [m["kind"] for m in fanout.seen]
+                or (fanout.idle and execution_done()),
+                fanout.engine, cancel_after_first_shard)
+
+    record = fanout.record(task_id)
+    assert record.status.value == "cancelled" and record.result_key is None
+    assert record.shards_done == 0  # the walk-forward shard after the cancel did not count
+    # a second cancel (the next shard's turn) answers cancelled again and changes nothing
+    assert [o.status.value for o in outcomes] == ["cancelled", "cancelled"]
