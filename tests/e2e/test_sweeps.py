@@ -110,3 +110,45 @@ def test_given_accept_encoding_gzip_when_reading_a_result_then_it_comes_compress
     assert doc["run_id"] == created["task_id"] and len(doc["leaderboard"]) == 4
     status, _, plain = call(api_url, "GET", f"/api/backtests/{created['task_id']}")
     assert plain == doc  # without Accept-Encoding: the same document, uncompressed
+
+
+def test_given_a_walk_forward_sweep_over_http_then_folds_and_pbo_are_reported(api_url):
+    body = {**SWEEP, "validation": {"walk_forward": {"folds": 4, "anchored": False}},
+            "pbo_blocks": 8}
+    status, _, created = call(api_url, "POST", "/api/sweeps/run-async", body)
+    assert status == 200, created
+
+    final = wait_terminal(api_url, created["task_id"])[-1]
+
+    assert final["status"] == "completed", final
+    doc = final["result"]
+    wf = doc["walk_forward"]
+    folds = wf["folds"]
+    assert [f["fold"] for f in folds] == [1, 2, 3, 4]
+    assert folds[0]["train"]["first"] == "2024-01-01T00:00:00Z"
+    assert folds[-1]["test"]["last"] == "2024-12-31T00:00:00Z"
+    for before, after in zip(folds, folds[1:], strict=False):
+        assert after["train"] == before["test"]  # rolling: train on the previous test range
+    grids = [{**SWEEP["params"], **e["params"]} for e in doc["leaderboard"]]
+    assert all(f["best_params"] in grids for f in folds)
+    assert wf["is_score"] == pytest.approx(sum(f["train_score"] for f in folds) / 4)
+    assert wf["oos_score"] == pytest.approx(sum(f["test_score"] for f in folds) / 4)
+    assert (wf["efficiency"] is None) == (wf["is_score"] <= 0)
+    per_symbol = doc["overfitting"]["per_symbol"]
+    assert all(0.0 <= per_symbol[s]["pbo"] <= 1.0 for s in ("BTC_KRW", "ETH_KRW"))
+    assert doc["overfitting"]["pbo"] == pytest.approx(
+        (per_symbol["BTC_KRW"]["pbo"] + per_symbol["ETH_KRW"]["pbo"]) / 2)
+
+
+@pytest.mark.parametrize(("change", "loc"), [
+    ({"validation": {"walk_forward": {"folds": 21}}}, ["body", "validation", "walk_forward",
+                                                       "folds"]),
+    ({"validation": {"walk_forward": {"folds": 20}}, "end_date": "2024-01-20"},
+     ["body", "validation", "walk_forward", "folds"]),
+    ({"pbo_blocks": 5}, ["body", "pbo_blocks"]),
+])
+def test_given_bad_validation_then_422_names_the_field_and_minimum(api_url, change, loc):
+    status, _, body = call(api_url, "POST", "/api/sweeps/run-async", {**SWEEP, **change})
+    assert status == 422, body
+    assert body["detail"][0]["loc"] == loc
+    assert any(ch.isdigit() for ch in body["detail"][0]["msg"])
