@@ -120,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params", type=_json_object, default={}, help="fixed base params as JSON")
     p.add_argument("--rank-by", default=None, help="default portfolio.sharpe")
     p.add_argument("--max-combinations", type=int, default=None)
+    p.add_argument("--walk-forward", type=int, default=None, metavar="K",
+                   help="walk-forward validation with K folds (2..20)")
+    p.add_argument("--anchored", action="store_true",
+                   help="walk-forward: train on every segment before the test segment")
+    p.add_argument("--pbo-blocks", type=int, default=None, help="PBO blocks S (even, 4..32)")
     p.add_argument("--idempotency-key", default=None)
     p.add_argument("--wait", action="store_true", help="follow the shards until the sweep ends")
     p.add_argument("--timeout", type=float, default=None, help="seconds to wait at most")
@@ -298,9 +303,12 @@ def _submit(client: BacktestClient, args: argparse.Namespace, as_json: bool) -> 
     sweep = args.command == "sweep"
     if sweep:
         request["grid"] = args.grid
-        for field in ("rank_by", "max_combinations"):
+        for field in ("rank_by", "max_combinations", "pbo_blocks"):
             if getattr(args, field) is not None:
                 request[field] = getattr(args, field)
+        if args.walk_forward is not None:
+            request["validation"] = {"walk_forward": {"folds": args.walk_forward,
+                                                      "anchored": args.anchored}}
         accepted = client.submit_sweep(request, idempotency_key=args.idempotency_key)
     else:
         accepted = client.submit(request, idempotency_key=args.idempotency_key)

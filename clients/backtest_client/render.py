@@ -170,7 +170,8 @@ def leaderboard_table(doc: Mapping[str, Any], top: int = 10) -> Table:
 
 
 def print_sweep(console: Console, doc: Mapping[str, Any]) -> None:
-    """Headline, leaderboard, deflated Sharpe of the best entry and failed symbols."""
+    """Headline, leaderboard, deflated Sharpe and PBO, the walk-forward folds (when the
+    sweep ran them) and failed symbols."""
     console.print(
         f"sweep {doc.get('run_id', '?')}: {doc.get('strategy', '?')} {doc.get('timeframe', '')} "
         f"{doc.get('start_date', '?')} .. {doc.get('end_date', '?')}, "
@@ -180,6 +181,42 @@ def print_sweep(console: Console, doc: Mapping[str, Any]) -> None:
     over = (doc.get("overfitting") or {}).get("per_symbol") or {}
     for symbol, block in over.items():
         console.print(f"best entry on {symbol}: per-bar Sharpe {fmt_num(block.get('sharpe_per_bar'), 4)}, "
-                      f"deflated Sharpe {fmt_num(block.get('deflated_sharpe'), 3)}")
+                      f"deflated Sharpe {fmt_num(block.get('deflated_sharpe'), 3)}, "
+                      f"PBO {fmt_num(block.get('pbo'), 2)}"
+                      + (f" ({block['pbo_reason']})" if block.get("pbo_reason") else ""))
+    pbo = (doc.get("overfitting") or {}).get("pbo")
+    if pbo is not None:
+        console.print(pbo_reading(float(pbo)))
+    if doc.get("walk_forward"):
+        console.print(walk_forward_table(doc["walk_forward"], list(doc.get("grid") or {})))
+        wf = doc["walk_forward"]
+        console.print(f"walk-forward: in-sample {fmt_num(wf.get('is_score'), 4)}, "
+                      f"out-of-sample {fmt_num(wf.get('oos_score'), 4)}, "
+                      f"efficiency {fmt_num(wf.get('efficiency'), 2)}")
     for failed in doc.get("failed_symbols") or []:
         console.print(f"failed: {failed.get('symbol')}: {failed.get('reason')}")
+
+
+def pbo_reading(pbo: float) -> str:
+    """The one-line reading of a sweep's PBO (docs/sweeps.md, "Reading PBO")."""
+    if pbo > 0.5:
+        return (f"PBO {pbo:.2f}: the best in-sample combination is likely to rank below the "
+                "median out of sample")
+    return (f"PBO {pbo:.2f}: the best in-sample combination tends to stay above the median "
+            "out of sample")
+
+
+def walk_forward_table(wf: Mapping[str, Any], grid_keys: list[str]) -> Table:
+    """One row per fold: training and test ranges, the chosen grid values and both scores."""
+    table = Table(title="Walk-forward")
+    for name in ("Fold", "Train", "Test", *grid_keys, "Train score", "Test score"):
+        table.add_column(name, justify="right")
+    for fold in wf.get("folds") or []:
+        train, test = fold.get("train") or {}, fold.get("test") or {}
+        params = fold.get("best_params") or {}
+        table.add_row(str(fold.get("fold")),
+                      f"{str(train.get('first', '?'))[:10]} .. {str(train.get('last', '?'))[:10]}",
+                      f"{str(test.get('first', '?'))[:10]} .. {str(test.get('last', '?'))[:10]}",
+                      *(str(params.get(k, "-")) for k in grid_keys),
+                      fmt_num(fold.get("train_score"), 4), fmt_num(fold.get("test_score"), 4))
+    return table

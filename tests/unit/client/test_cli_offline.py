@@ -232,3 +232,45 @@ def test_given_wait_without_a_websocket_then_it_says_so_and_polls(
     assert code == 0
     assert "following over WebSocket ws://" in err
     assert "polling the status instead" in err
+
+
+SWEEP_DOC = {
+    "kind": "sweep", "run_id": TASK, "strategy": "volume_zone_breakout", "timeframe": "1d",
+    "start_date": "2024-01-01", "end_date": "2024-12-31", "symbols": ["BTC_KRW"],
+    "grid": {"volume_window": [5, 10]}, "rank_by": "portfolio.sharpe", "combinations": 2,
+    "leaderboard": [{"rank": 1, "params": {"volume_window": 10}, "score": 1.5,
+                     "per_symbol": {}}],
+    "overfitting": {"trials": 2, "pbo": 0.62, "per_symbol": {
+        "BTC_KRW": {"sharpe_per_bar": 0.05, "deflated_sharpe": 0.4, "pbo": 0.62}}},
+    "walk_forward": {"folds": [
+        {"fold": 1, "train": {"first": "2024-01-01T00:00:00Z", "last": "2024-04-30T00:00:00Z"},
+         "test": {"first": "2024-05-01T00:00:00Z", "last": "2024-08-31T00:00:00Z"},
+         "best_params": {"volume_window": 10}, "train_score": 2.25, "test_score": -0.75}],
+        "is_score": 2.25, "oos_score": -0.75, "efficiency": -0.3333},
+    "failed_symbols": [],
+}
+
+
+def test_given_walk_forward_when_sweeping_with_wait_then_folds_and_pbo_reading_are_printed(
+    fake_api: FakeApi, capsys: pytest.CaptureFixture[str],
+) -> None:
+    fake_api.add("POST", "/api/sweeps/run-async", Canned(200, {**ACCEPTED, "kind": "sweep"}))
+    fake_api.add("GET", f"/api/backtests/status/{TASK}",
+                 Canned(200, status_doc(TASK, "completed", 1.0, "saving_results")))
+    fake_api.add("GET", f"/api/backtests/{TASK}", Canned(200, SWEEP_DOC))
+
+    code = main(["--api", fake_api.url, "sweep", "--strategy", "volume_zone_breakout",
+                 "--grid", '{"volume_window": [5, 10]}', "--walk-forward", "3", "--anchored",
+                 "--pbo-blocks", "8", "--wait"])
+
+    out = capsys.readouterr().out
+    assert code == 0, out
+    body = json.loads(fake_api.requests[0].body)
+    assert body["validation"] == {"walk_forward": {"folds": 3, "anchored": True}}
+    assert body["pbo_blocks"] == 8
+    assert ("PBO 0.62: the best in-sample combination is likely to rank below the median "
+            "out of sample") in out
+    fold = next(line for line in out.splitlines() if "2024-05-01 .. 2024-08-31" in line)
+    assert "2.2500" in fold and "-0.7500" in fold and "10" in fold
+    assert "deflated Sharpe 0.400, PBO 0.62" in out
+    assert out.index("Leaderboard") < out.index("Walk-forward")  # the fold table at the end
