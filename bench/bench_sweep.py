@@ -10,7 +10,11 @@ once with WORKERS=2, each in a fresh local stack:
   - a plain 4-symbol backtest of 2 years of 5m bars (842,112 candles, above the default
     FANOUT_MIN_CANDLES): sharded one per symbol in the WORKERS=2 stack, against the
     unsharded run in the WORKERS=1 stack (whose threshold is raised);
-  - status latency of a completed ~4 MB result (the result inlined), median of 20 reads.
+  - status latency of a completed ~4 MB result (the result inlined), median of 20 reads;
+  - the cost of the overfitting checks, in-process, side by side on the same 64
+    combinations × 2 symbols: the plain sweep's shards, the PBO's share (the shards' block
+    sums and the aggregation's CSCV with S = 16, 12,870 choices) and the shards of a
+    5-fold walk-forward sweep (``--validation`` prints only this part: no stack).
 """
 
 from __future__ import annotations
@@ -230,7 +234,59 @@ def _status_ms(api: str) -> tuple[float, int]:
     return statistics.median(samples), size
 
 
+def _validation_costs() -> None:
+    """Plain sweep vs its PBO share vs walk-forward, on 2 symbols × 64 combinations."""
+    from backtest_core.sweeps import expand_grid
+    from backtest_engine.adapter import Engine
+    from backtest_engine.stats import block_fields
+    from backtest_engine.sweep import WalkForward
+
+    combos, symbols = expand_grid(GRID), SYMBOLS[:2]
+    spec = RunSpec(strategy="volume_zone_breakout", symbols=symbols, timeframe="1h",
+                   start_date=date(2024, 1, 1), end_date=date(2025, 12, 31))
+    reader = _reader()
+
+    def shards(walk_forward: WalkForward | None) -> tuple[float, list[dict[str, Any]]]:
+        best, docs = float("inf"), []
+        for _ in range(REPEATS):
+            started = time.perf_counter()
+            docs = [run_sweep_shard(spec, reader, s, combos, walk_forward=walk_forward)
+                    for s in symbols]
+            best = min(best, time.perf_counter() - started)
+        return best, docs
+
+    plain_s, docs = shards(None)
+    wf_s, _ = shards(WalkForward(folds=5, anchored=False, rank_by="portfolio.sharpe"))
+    rows = docs[0]["pbo_rows"]
+    returns = np.random.default_rng(1).normal(0, 0.01, (len(combos), rows))
+    started = time.perf_counter()
+    for _ in symbols:
+        for r in returns:
+            block_fields(r, 16)
+    sums_s = time.perf_counter() - started
+    engine = Engine()
+    started = time.perf_counter()
+    pbos = []
+    for doc in docs:
+        decoded = json.loads(json.dumps(doc["entries"]))
+        pbos.append(engine.pbo(rows, [e["pbo_sum"] for e in decoded],
+                               [e["pbo_sumsq"] for e in decoded]).pbo)
+    cscv_s = time.perf_counter() - started
+    print(f"overfitting checks, {len(symbols)} symbols x {len(combos)} combinations, "
+          f"{rows + 1:,} bars of 1h each, in-process (best of {REPEATS}):")
+    print(f"{'':36}{'plain sweep':>14}{'PBO share':>14}{'walk-forward 5':>16}")
+    print(f"{'shards (engine), s':36}{plain_s:>14.2f}{sums_s:>14.3f}{wf_s:>16.2f}")
+    print(f"{'aggregation (CSCV, S = 16), s':36}{'-':>14}{cscv_s:>14.3f}{'-':>16}")
+    print(f"{'vs the plain sweep (sums included)':36}{'1.00x':>14}"
+          f"{(plain_s + cscv_s) / plain_s:>13.2f}x{wf_s / plain_s:>15.2f}x")
+    print("PBO of this grid on the demo data: " + ", ".join(
+        f"{s} {p:.2f}" for s, p in zip(symbols, pbos, strict=True)))
+
+
 def main() -> int:
+    if "--validation" in sys.argv[1:]:
+        _validation_costs()
+        return 0
     print(f"sweep: {len(SYMBOLS)} symbols x 64 combinations, 2 years of 1h bars; "
           f"{SHARD_COMBINATIONS} combinations per shard; best of {REPEATS} runs; "
           f"load average at start {os.getloadavg()[0]:.1f}")
@@ -266,6 +322,7 @@ def main() -> int:
           f"{plain_sharded:.2f} s")
     print(f"status of a completed {size / 1e6:.1f} MB result (inlined): median "
           f"{status_ms:.1f} ms of 20 reads")
+    _validation_costs()
     print(f"load average at end {os.getloadavg()[0]:.1f} (2 cores)")
     return 0
 
