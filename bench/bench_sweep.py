@@ -279,8 +279,16 @@ def _validation_costs() -> None:
     print(f"{'aggregation (CSCV, S = 16), s':36}{'-':>14}{cscv_s:>14.3f}{'-':>16}")
     print(f"{'vs the plain sweep (sums included)':36}{'1.00x':>14}"
           f"{(plain_s + cscv_s) / plain_s:>13.2f}x{wf_s / plain_s:>15.2f}x")
-    print("PBO of this grid on the demo data: " + ", ".join(
-        f"{s} {p:.2f}" for s, p in zip(symbols, pbos, strict=True)))
+    free = RunSpec(strategy="volume_zone_breakout", symbols=symbols, timeframe="1h",
+                   start_date=date(2024, 1, 1), end_date=date(2025, 12, 31), fee_bps=0.0)
+    free_pbos = []
+    for symbol in symbols:
+        doc = run_sweep_shard(free, reader, symbol, combos)
+        free_pbos.append(engine.pbo(doc["pbo_rows"], [e["pbo_sum"] for e in doc["entries"]],
+                                    [e["pbo_sumsq"] for e in doc["entries"]]).pbo)
+    for label, values in (("fee 5 bps", pbos), ("fee 0", free_pbos)):
+        print(f"PBO of this grid on the demo data (S = 16), {label}: " + ", ".join(
+            f"{s} {p:.2f}" for s, p in zip(symbols, values, strict=True)))
 
 
 def main() -> int:
