@@ -24,7 +24,7 @@ import numpy as np
 from backtest_contract.position import apply_position_key
 from backtest_contract.registry import StrategyRef
 
-from .errors import ParamsError
+from .errors import DataError, ParamsError
 from .indicators import IndicatorCache
 from .loading import SymbolData, load_symbol
 from .metrics import returns_pct, signal_statistics, trade_prices
@@ -208,11 +208,16 @@ def wf_ranges(union: np.ndarray, wf: WalkForward) -> list[tuple[int, int]]:
 def union_timeline(reader: CandleReader, spec: RunSpec, timeframe: str, symbol: str,
                    own_ns: np.ndarray) -> np.ndarray:
     """The sorted union of every sweep symbol's bar timestamps in the window (each shard
-    reads the other symbols' candles for their timestamps: docs/sweeps.md)."""
+    reads the other symbols' candles for their timestamps: docs/sweeps.md). A symbol
+    without candles or with invalid ones is left out: its own shard reports it, and every
+    shard leaves it out alike."""
     stamps = [own_ns]
     for other in spec.symbols:
         if other != symbol:
-            data = load_symbol(reader, other, timeframe, spec.start_date, spec.end_date)
+            try:
+                data = load_symbol(reader, other, timeframe, spec.start_date, spec.end_date)
+            except DataError:
+                continue
             if not isinstance(data, str):
                 stamps.append(data.candles.ts_ns)
     return np.unique(np.concatenate(stamps))

@@ -116,3 +116,19 @@ def test_given_two_symbols_when_walking_forward_then_folds_match_brute_force(anc
         assert fold["test"]["first"] == str(np.datetime64(int(union[test[0]]), "ns"))[:19] + "Z"
     assert len(seen) > 3  # the combinations differ: the choice of a best is a real one
     assert block["is_score"] == pytest.approx(np.mean([f["train_score"] for f in block["folds"]]))
+
+
+def test_given_another_symbol_without_data_when_walking_forward_then_the_union_skips_it():
+    reader, combos = _reader(), _combos()[:2]
+    wf = WalkForward(folds=2, anchored=False, rank_by="portfolio.total_return_pct")
+    alone = RunSpec(strategy="volume_long_candle", symbols=["BTC_KRW"])
+    with_missing = RunSpec(strategy="volume_long_candle", symbols=["BTC_KRW", "XRP_KRW"])
+
+    shard = run_sweep_shard(with_missing, reader, "BTC_KRW", combos, walk_forward=wf)
+
+    reference = run_sweep_shard(alone, reader, "BTC_KRW", combos, walk_forward=wf)
+    assert shard["wf_ranges"] == reference["wf_ranges"]
+    assert shard["wf_ranges"][2] == {"first": "2024-01-31T00:00:00Z",
+                                     "last": "2024-02-29T00:00:00Z"}  # test 1: bars 30..59
+    assert [e["wf_scores"] for e in shard["entries"]] == \
+        [e["wf_scores"] for e in reference["entries"]]
