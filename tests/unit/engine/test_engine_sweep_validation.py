@@ -132,3 +132,19 @@ def test_given_another_symbol_without_data_when_walking_forward_then_the_union_s
                                      "last": "2024-02-29T00:00:00Z"}  # test 1: bars 30..59
     assert [e["wf_scores"] for e in shard["entries"]] == \
         [e["wf_scores"] for e in reference["entries"]]
+
+
+def test_given_a_signal_metric_when_walking_forward_then_a_range_counts_its_own_signals():
+    reader, combos = _reader(), _combos()
+    wf = WalkForward(folds=2, anchored=True, rank_by="total_signals")
+    spec = RunSpec(strategy="volume_long_candle", symbols=["BTC_KRW"])
+
+    shard = run_sweep_shard(spec, reader, "BTC_KRW", combos, walk_forward=wf)
+
+    for combo, entry in zip(combos, shard["entries"], strict=True):
+        single = run_backtest(RunSpec(strategy="volume_long_candle", params=combo,
+                                      symbols=["BTC_KRW"]), reader)
+        stamps = [s["timestamp"] for s in single["symbols"][0]["signals"]]
+        expected = [float(sum(r["first"] <= t <= r["last"] for t in stamps))
+                    for r in shard["wf_ranges"]]
+        assert entry["wf_scores"] == expected and sum(expected) > 0
