@@ -161,3 +161,20 @@ def test_given_a_grid_when_sweeping_with_wait_then_shards_and_a_leaderboard_are_
     scores = [float(row[3]) for row in rows]
     assert scores == sorted(scores, reverse=True)
     assert "deflated Sharpe" in proc.stdout
+
+
+def test_given_walk_forward_when_sweeping_with_wait_then_the_fold_table_and_pbo_are_shown(
+    api_url: str,
+) -> None:
+    proc = backtest("--api", api_url, "sweep", "--strategy", "volume_zone_breakout",
+                    "--symbols", "BTC_KRW,ETH_KRW", "--start", "2024-01-01",
+                    "--end", "2024-12-31", "--grid", '{"volume_window":[10,20]}',
+                    "--walk-forward", "3", "--anchored", "--pbo-blocks", "8",
+                    "--wait", "--timeout", "150")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert out.index("Leaderboard") < out.index("Walk-forward")
+    folds = [line for line in out.splitlines() if line.startswith("│")
+             and "2024-01-01 .." in line and line.split("│")[1].strip() in "123"]
+    assert len(folds) == 3  # anchored: every fold trains from the first bar
+    assert "PBO " in out and "out of sample" in out and "efficiency" in out
