@@ -202,6 +202,9 @@ def pbo_reading(pbo: float) -> str:
     if pbo > 0.5:
         return (f"PBO {pbo:.2f}: the best in-sample combination is likely to rank below the "
                 "median out of sample")
+    if pbo == 0.5:
+        return (f"PBO {pbo:.2f}: the best in-sample combination is as likely below the median "
+                "out of sample as above it")
     return (f"PBO {pbo:.2f}: the best in-sample combination tends to stay above the median "
             "out of sample")
 

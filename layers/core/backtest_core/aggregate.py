@@ -1,4 +1,4 @@
-"""Assemble a fanned-out task's result from its shards (SPEC §9). Pure Python, no numpy.
+"""Assemble a fanned-out task's result from its shards (docs/sweeps.md). Pure Python, no numpy.
 
 (A fanned-out plain run's document is the engine's: ``EnginePort.assemble``, the one
 result builder, which also simulates the shared portfolio over every symbol.)

@@ -1,7 +1,7 @@
 """Many parameter combinations on one symbol's candles: loaded and validated once.
 
 ``evaluate_combinations`` returns, per combination, the per-symbol block of a sweep
-leaderboard entry (SPEC §9): ``{total_signals, win_rate, avg_return, max_drawdown,
+leaderboard entry (docs/sweeps.md): ``{total_signals, win_rate, avg_return, max_drawdown,
 portfolio}`` — each value computed by the same functions as a single backtest, so equal
 to it — plus ``stats`` for the deflated Sharpe ratio: the per-bar Sharpe of the portfolio
 equity returns and their skewness and (non-excess) kurtosis; ``pbo_sum``/``pbo_sumsq``, the
