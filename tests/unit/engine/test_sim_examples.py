@@ -143,3 +143,17 @@ def test_given_example_g_with_two_equal_slots_when_both_enter_then_5000_each():
     assert block["max_drawdown_pct"] == pytest.approx(0.7625995, abs=1e-7)
     assert block["equity_curve"]["equity"][-1] == pytest.approx(block["final_equity"])
     assert len(block["equity_curve"]["t"]) == 5
+
+
+def test_given_examples_e_and_g_when_run_by_the_reference_loop_then_it_agrees_with_the_docs():
+    from sim_reference import reference_portfolio, reference_symbol
+
+    e = reference_symbol(bars_of("BTC_KRW", E_BARS, E_ENTRIES),
+                         PositionSpec.model_validate(E_POSITION), 0.0, 0.0)
+    assert [(t.entry_bar, t.exit_bar, t.exit_reason) for t in e.trades] == [
+        (1, 3, "take_profit"), (5, 6, "stop_loss"), (7, 8, "end_of_data")]
+    assert (e.equity[-1] - 1) * 100 == pytest.approx(0.9747073, abs=1e-7)
+    g = reference_portfolio([bars_of("AAA_KRW", AAA, [1], 1.0), bars_of("BBB_KRW", BBB, [1, 3], 2.0)],
+                            PositionSpec.model_validate({"time_exit_bars": 2, "max_open_positions": 2,
+                                                         "sizing": "equal_slots"}), 0.0, 0.0)
+    assert g.equity[-1] == pytest.approx(9969.4486548, abs=1e-7)
