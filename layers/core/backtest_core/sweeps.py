@@ -13,7 +13,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from backtest_contract.registry import StrategyRef
+from backtest_contract.position import apply_position_key
+from backtest_contract.registry import ParamsInvalid, StrategyRef, resolve_position
 from backtest_core.catalog import validate_params
 from backtest_core.errors import ValidationFailed
 from backtest_core.models import SweepRequest, TaskRecord, combination_count, estimated_candles
@@ -48,6 +49,10 @@ def validated_sweep(request: SweepRequest, ref: StrategyRef) -> SweepRequest:
     grid: dict[str, list[Any]] = {}
     for key, values in request.grid.items():
         grid[key] = []
+        if key.startswith("position."):
+            grid[key] = list(values)  # kept as given: the engine validates each combination
+            errors.extend(_position_errors(request, ref, key, values))
+            continue
         for index, value in enumerate(values):
             try:
                 grid[key].append(validate_params(ref, {**request.params, key: value})[key])
@@ -58,6 +63,24 @@ def validated_sweep(request: SweepRequest, ref: StrategyRef) -> SweepRequest:
     if errors:
         raise ValidationFailed(errors)
     return request.model_copy(update={"grid": grid})
+
+
+def _position_errors(request: SweepRequest, ref: StrategyRef, key: str,
+                     values: list[Any]) -> list[dict[str, Any]]:
+    """A ``position.KEY[.SUBKEY]`` grid key: each value set on the request's position and
+    checked as a whole position (docs/positions.md, "Sweeping the position"). Errors at
+    ``["body", "grid", key]`` (no such key) or ``["body", "grid", key, index]``."""
+    params = validate_params(ref, request.params)
+    errors: list[dict[str, Any]] = []
+    for index, value in enumerate(values):
+        try:
+            resolve_position(ref, params, apply_position_key(request.position or {}, key, value))
+        except ParamsInvalid as exc:
+            errors.extend({"loc": ["body", "grid", key, index], "type": err["type"],
+                           "msg": f"{key}={value!r}: {err['msg']}"} for err in exc.errors)
+        except ValueError as exc:  # the key itself is not a position key
+            return [{"loc": ["body", "grid", key], "type": "value_error", "msg": str(exc)}]
+    return errors
 
 
 def window_bars(request: SweepRequest) -> int:

@@ -9,9 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from backtest_contract.registry import BUILTIN_NAMES, StrategyRef, builtin
+from backtest_contract.registry import (
+    BUILTIN_NAMES,
+    ParamsInvalid,
+    StrategyRef,
+    builtin,
+    resolve_position,
+)
 from backtest_contract.rules import MAX_DOCUMENT_BYTES, canonical_json
-from backtest_core.catalog import document_ref, load_catalog, resolve, validate_params
+from backtest_core.catalog import (
+    body_errors,
+    document_ref,
+    load_catalog,
+    resolve,
+    validate_params,
+)
 from backtest_core.errors import (
     DocumentTooLarge,
     StrategyConflict,
@@ -37,7 +49,9 @@ def check_size(document: Any) -> None:
 def resolve_request(request: BacktestRequest, owner: str,
                     svc: Services) -> tuple[BacktestRequest, StrategyRef]:
     """The request with a saved strategy's document inlined, its strategy, and its params
-    validated (coerced values, so results echo numbers as numbers)."""
+    validated (coerced values, so results echo numbers as numbers); its ``position``
+    (over a rule document's defaults, docs/positions.md) is checked too, so a bad one is a
+    422 at ``["body", "position", ...]`` before anything is queued."""
     if request.definition is not None:
         check_size(request.definition)
     elif builtin(request.strategy or "") is None:
@@ -49,8 +63,18 @@ def resolve_request(request: BacktestRequest, owner: str,
                 f"Unknown strategy {request.strategy!r}; available: {', '.join(known)}")
         request = request.model_copy(update={"strategy": None, "definition": saved.document})
     ref = resolve(request.strategy, request.definition)
-    validate_params(ref, request.params)
+    params = validate_params(ref, request.params)
+    check_position(ref, params, request.position)
     return request, ref
+
+
+def check_position(ref: StrategyRef, params: dict[str, Any], position: Any) -> None:
+    """ValidationFailed (``loc`` under ``body``) when ``position`` over the strategy's
+    defaults is not a valid position (docs/positions.md, "Configuration")."""
+    try:
+        resolve_position(ref, params, position)
+    except ParamsInvalid as exc:
+        raise body_errors(exc) from None
 
 
 def save(name: str, document: Any, owner: str, svc: Services) -> dict[str, Any]:

@@ -49,8 +49,8 @@ class Lane:
         planner = ExitPlanner(b, self.rules, self.slippage, hi - 1)
         _, _, stop, take = planner.levels(self.decisions)
         self.valid = (~(np.isnan(stop) | np.isnan(take))).tolist()
-        if b.priority is None:
-            self.priority_key = [0.0] * self.decisions.shape[0]
+        if b.priority is None:  # no priority ranks like NaN: after every number
+            self.priority_key = [math.inf] * self.decisions.shape[0]
         else:  # higher priority first; NaN after every number
             p = b.priority[self.decisions]
             self.priority_key = np.where(np.isnan(p), np.inf, -p).tolist()
