@@ -16,7 +16,7 @@ from backtest_contract.strategies import Bool, Float, Int
 
 from .checks import precheck, semantic_errors
 from .errors import RuleDocumentError, error, from_validation_error
-from .nodes import Condition, discriminator, tagged_union
+from .nodes import _FLOAT, Condition, discriminator, tagged_union
 
 MAX_DOCUMENT_BYTES = 64 * 1024
 """A larger submitted document is refused before anything else (HTTP 413, by the API)."""
@@ -24,13 +24,13 @@ MAX_PARAMS = 32
 NAME_PATTERN = r"^[a-z][a-z0-9_]{2,47}$"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
+# The float branches are "number, not integer" in the schema, so that oneOf stays disjoint.
 _Scalar = tagged_union({"<int>": Annotated[int, Field(strict=True)],
-                  "<float>": Annotated[float, Field(strict=True, allow_inf_nan=False)],
+                  "<float>": _FLOAT,
                   "<bool>": Annotated[bool, Field(strict=True)]},
                  discriminator({"<int>", "<float>", "<bool>"}), "rule_param_value",
                  "expected a number or a boolean")
-_Bound = tagged_union({"<int>": Annotated[int, Field(strict=True)],
-                 "<float>": Annotated[float, Field(strict=True, allow_inf_nan=False)]},
+_Bound = tagged_union({"<int>": Annotated[int, Field(strict=True)], "<float>": _FLOAT},
                 discriminator({"<int>", "<float>"}), "rule_param_value", "expected a number")
 
 

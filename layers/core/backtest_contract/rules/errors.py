@@ -83,7 +83,8 @@ def _unknown_object(what: str, value: Any, keys) -> str:
         found = quote(sorted(value)) if value else "none"
         return f"unknown {what}: keys {found}; expected an object with {expected}"
     scalars = 'a number, "$name" or ' if what == "operand" else ""
-    return f"expected {scalars}an object with {expected}; got {quote(value)}"
+    article = "an" if what == "operand" else "a"
+    return f"expected {article} {what}: {scalars}an object with {expected}; got {quote(value)}"
 
 
 _RANGE_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
