@@ -28,7 +28,7 @@ def _block(symbol: str | None, trades: int) -> dict:
 
 
 def _document(root_trades: int = 1200) -> dict:
-    symbols = [{"symbol": s, "total_signals": 3, "signals": [{"date": "2024-01-01"}] * 3,
+    symbols = [{"symbol": s, "signals": [{"date": "2024-01-01"}] * 3,
                 "performance_curve": [{"date": "2024-01-01", "timestamp": "2024-01-01T00:00:00Z"}],
                 "portfolio": _block(s, 4)} for s in ("BTC_KRW", "ETH_KRW")]
     return {"version": "1.3.0", "strategy": "volume_zone_breakout", "total_signals": 6,
@@ -98,8 +98,11 @@ def test_given_a_completed_run_when_trades_csv_is_asked_then_every_trade_in_colu
     assert tuple(rows[0]) == TRADE_COLUMNS and len(rows) == 1200  # not cut at 1,000
     assert rows[0] == {k: str(v) for k, v in doc["portfolio"]["trade_log"][0].items()}
     only_btc = api.call("GET", f"/api/backtests/{task_id}/trades.csv", query="symbol=BTC_KRW")
-    btc_rows = list(csv.DictReader(io.StringIO(only_btc.body)))
-    assert len(btc_rows) == 600 and {r["symbol"] for r in btc_rows} == {"BTC_KRW"}
+    btc_rows = list(csv.DictReader(io.StringIO(only_btc.body)))  # its own portfolio's trades
+    assert len(btc_rows) == 4 and {r["symbol"] for r in btc_rows} == {"BTC_KRW"}
+    unknown = api.call("GET", f"/api/backtests/{task_id}/trades.csv", query="symbol=XRP_KRW")
+    assert unknown.status == 422 and unknown.body["detail"][0]["loc"] == ["query", "symbol"]
+    assert "BTC_KRW, ETH_KRW" in unknown.body["detail"][0]["msg"]
 
 
 def test_given_a_single_symbol_run_then_the_csv_is_the_symbols_own_trade_log(api, svc, clock):

@@ -148,14 +148,14 @@ def download_result(run_id: TaskId) -> Response[Any]:
 @results_router.get(
     "/api/backtests/<run_id>/trades.csv", summary="Every trade of the run as CSV",
     tags=["results"],
-    responses=responses(None, 401, 404, 500,
+    responses=responses(None, 401, 404, 422, 500,
                         ok_description="text/csv: one row per trade of the headline portfolio"),
     compress=True,
 )
 def trades_csv(
     run_id: TaskId,
     symbol: Annotated[str | None, Query(max_length=100,
-                                        description="Only this symbol's trades")] = None,
+                                        description="That symbol's own portfolio trades")] = None,
 ) -> Response[Any]:
     body = query.result_trades_csv(run_id, owner_of(results_router), services(), symbol)
     disposition = f'attachment; filename="trades_{run_id}.csv"'

@@ -11,7 +11,7 @@ import orjson
 from backtest_core.errors import ResultNotFound, TaskNotFound, ValidationFailed
 from backtest_core.models import HistoryItem, HistoryPage, StatusView, TaskRecord, TaskStatus
 from backtest_core.services import Services
-from backtest_core.usecases.views import summary_document, trades_csv
+from backtest_core.usecases import views
 
 MAX_PAGES_PER_CALL = 10
 # Above this, a download is a redirect to a presigned S3 URL (Lambda responses cap at 6 MB).
@@ -90,12 +90,21 @@ def result_summary(run_id: str, owner: str, svc: Services) -> bytes:
 
 
 def result_trades_csv(run_id: str, owner: str, svc: Services, symbol: str | None) -> str:
-    """Every trade of the run's headline portfolio as CSV (docs/api.md "Result views")."""
+    """Every trade as CSV (docs/api.md "Result views"): the headline portfolio's, or with
+    ``symbol`` that symbol's own portfolio's; 422 naming the run's symbols otherwise."""
     record = _completed_record(run_id, owner, svc)
     raw = svc.results.get_completed(record.result_key or "")
     if raw is None:
         raise ResultNotFound(run_id)
-    return trades_csv(orjson.loads(raw), symbol)
+    document = orjson.loads(raw)
+    if symbol is None:
+        return views.trades_csv(views.headline_trades(document))
+    trades = views.symbol_trades(document, symbol)
+    if trades is None:
+        known = ", ".join(views.run_symbols(document)) or "none"
+        raise ValidationFailed.single(["query", "symbol"],
+                                      f"Symbol not in this run: {symbol} (the run has {known})")
+    return views.trades_csv(trades)
 
 
 def _completed_record(run_id: str, owner: str, svc: Services) -> TaskRecord:
@@ -118,7 +127,7 @@ def _summary_bytes(svc: Services, key: str) -> bytes | None:
     raw = svc.results.get_completed(key)
     if raw is None:
         return None
-    out = orjson.dumps(summary_document(orjson.loads(raw)))
+    out = orjson.dumps(views.summary_document(orjson.loads(raw)))
     if len(_SUMMARIES) >= _SUMMARIES_MAX:
         _SUMMARIES.pop(next(iter(_SUMMARIES)))
     _SUMMARIES[key] = out

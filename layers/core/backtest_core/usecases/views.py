@@ -18,7 +18,8 @@ TRADE_COLUMNS = ("symbol", "entry_time", "entry_price", "exit_time", "exit_price
 
 
 def summary_document(document: dict[str, Any]) -> dict[str, Any]:
-    """The document without ``signals`` and ``performance_curve`` and with every
+    """The document without ``signals`` (each symbol keeps their count as
+    ``total_signals``) and ``performance_curve``, and with every
     ``trade_log`` cut to its first SUMMARY_MAX_TRADES trades (``trade_log_truncated: true``
     beside a cut one). Everything else — metrics, portfolio blocks and their sampled
     ``equity_curve`` — is kept as stored."""
@@ -34,6 +35,8 @@ def _summary_symbol(symbol: Any) -> Any:
     if not isinstance(symbol, dict):
         return symbol
     out = {k: v for k, v in symbol.items() if k not in _BULK_SYMBOL_KEYS}
+    if isinstance(symbol.get("signals"), list):
+        out.setdefault("total_signals", len(symbol["signals"]))  # the count survives
     if isinstance(out.get("portfolio"), dict):
         out["portfolio"] = _summary_block(out["portfolio"])
     return out
@@ -60,13 +63,25 @@ def headline_trades(document: dict[str, Any]) -> list[dict[str, Any]]:
     return trades
 
 
-def trades_csv(document: dict[str, Any], symbol: str | None = None) -> str:
-    """Every trade of the headline portfolio (or of ``symbol`` only) as CSV with a header
-    row; columns are TRADE_COLUMNS, numbers as stored."""
+def symbol_trades(document: dict[str, Any], symbol: str) -> list[dict[str, Any]] | None:
+    """The trade log of ``symbol``'s own portfolio block; None when the run has no such
+    symbol."""
+    for entry in document.get("symbols") or []:
+        if isinstance(entry, dict) and entry.get("symbol") == symbol:
+            block = entry.get("portfolio")
+            return list(block.get("trade_log") or []) if isinstance(block, dict) else []
+    return None
+
+
+def run_symbols(document: dict[str, Any]) -> list[str]:
+    return [str(s.get("symbol")) for s in document.get("symbols") or [] if isinstance(s, dict)]
+
+
+def trades_csv(trades: list[dict[str, Any]]) -> str:
+    """Trades as CSV with a header row; columns are TRADE_COLUMNS, numbers as stored."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(TRADE_COLUMNS)
-    for trade in headline_trades(document):
-        if symbol is None or trade.get("symbol") == symbol:
-            writer.writerow(["" if trade.get(c) is None else trade.get(c) for c in TRADE_COLUMNS])
+    for trade in trades:
+        writer.writerow(["" if trade.get(c) is None else trade.get(c) for c in TRADE_COLUMNS])
     return buf.getvalue()
