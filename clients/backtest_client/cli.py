@@ -108,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", action="store_true",
                    help="follow progress until the task ends (WebSocket, else polling)")
     p.add_argument("--timeout", type=float, default=None, help="seconds to wait at most")
+    p.add_argument("--full", action="store_true",
+                   help="with --wait: fetch the full document (default: the summary view)")
 
     p = sub.add_parser("sweep", parents=[common], help="submit a parameter sweep")
     _add_strategy_options(p)
@@ -146,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trades-csv", type=Path, default=None, metavar="FILE",
                    help="save every trade (the run's portfolio, or --symbol's) as CSV")
     p.add_argument("--symbol", default=None, help="with --trades-csv: that symbol's own trades")
+    p.add_argument("--full", action="store_true",
+                   help="the full document (signals, curves, every trade); default: summary")
 
     p = sub.add_parser("strategies", parents=[common],
                        help="built-in and saved strategies (ls, push, show, rm)")
@@ -334,13 +338,18 @@ def _submit(client: BacktestClient, args: argparse.Namespace, as_json: bool) -> 
         _fail(f"task {task_id} {status}: {final.get('error') or 'no error message'}")
         return 1
     try:
-        doc = client.result(task_id)  # the full document (status inlines it only when small)
+        doc = client.result(task_id, _view(args))  # the summary view unless --full
     except ApiError:
         doc = final.get("result") or {}
     if not _emit(doc, as_json):
         printer = render.print_sweep if sweep else render.print_result
         printer(render.make_console(), doc)
     return 0
+
+
+def _view(args: argparse.Namespace) -> str | None:
+    """The result view the CLI asks for: summary unless ``--full`` (docs/api.md)."""
+    return None if getattr(args, "full", False) else "summary"
 
 
 def _result(client: BacktestClient, args: argparse.Namespace, as_json: bool) -> int:
@@ -357,7 +366,7 @@ def _result(client: BacktestClient, args: argparse.Namespace, as_json: bool) -> 
         args.out.write_bytes(raw)
         print(f"saved {args.out} ({len(raw)} bytes)")
         return 0
-    doc = client.result(args.run_id)
+    doc = client.result(args.run_id, _view(args))
     if not _emit(doc, as_json):
         printer = render.print_sweep if doc.get("kind") == "sweep" else render.print_result
         printer(render.make_console(), doc)

@@ -174,9 +174,11 @@ class BacktestClient:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         return self._json("POST", "/api/sweeps/run-async", body=dict(request), headers=headers)
 
-    def status(self, task_id: str) -> dict[str, Any]:
-        """GET /api/backtests/status/{id}; remembers ``Retry-After`` in ``last_retry_after``."""
-        raw, headers = self._request("GET", f"/api/backtests/status/{_quote(task_id)}")
+    def status(self, task_id: str, view: str | None = None) -> dict[str, Any]:
+        """GET /api/backtests/status/{id}; remembers ``Retry-After`` in ``last_retry_after``.
+        ``view="summary"`` inlines the summary view of a completed result (docs/api.md)."""
+        raw, headers = self._request("GET", f"/api/backtests/status/{_quote(task_id)}",
+                                     query={"view": view})
         self.last_retry_after = parse_retry_after(headers.get("Retry-After"))
         return _decode(raw)
 
@@ -195,9 +197,10 @@ class BacktestClient:
         query = {"limit": limit, "cursor": cursor, "strategy": strategy, "status": status}
         return self._json("GET", "/api/backtests/history", query=query)
 
-    def result(self, run_id: str) -> dict[str, Any]:
-        """GET /api/backtests/{run_id} → the result document (SPEC §7)."""
-        return self._json("GET", f"/api/backtests/{_quote(run_id)}")
+    def result(self, run_id: str, view: str | None = None) -> dict[str, Any]:
+        """GET /api/backtests/{run_id} → the result document (SPEC §7); ``view="summary"``
+        without the per-bar and per-signal lists (docs/api.md "Result views")."""
+        return self._json("GET", f"/api/backtests/{_quote(run_id)}", query={"view": view})
 
     def download(self, run_id: str) -> bytes:
         """GET /api/backtests/{run_id}/download → the result document as raw bytes."""

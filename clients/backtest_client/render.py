@@ -29,42 +29,115 @@ def fmt_num(value: Any, digits: int = 2, scale: float = 1.0) -> str:
     return f"{value * scale:.{digits}f}"
 
 
+SIGNAL_STATS_TITLE = "signal stats (gross, per signal; drawdown in points)"
+FIRST_TRADES = 5
+
+
+def headline_portfolio(doc: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The fee-aware portfolio a run is judged by (docs/api.md "Units"): the root block
+    of a multi-symbol run (one cash pool), else the only symbol's own block."""
+    root = doc.get("portfolio")
+    if isinstance(root, Mapping):
+        return root
+    symbols = [s for s in doc.get("symbols") or [] if isinstance(s, Mapping)]
+    if len(symbols) == 1 and isinstance(symbols[0].get("portfolio"), Mapping):
+        return symbols[0]["portfolio"]
+    return None
+
+
+def portfolio_line(block: Mapping[str, Any]) -> str:
+    """Final equity, return and drawdown in percent, buy and hold beside, trades, skips."""
+    return (
+        f"final equity {fmt_num(block.get('final_equity'), 2)}   "
+        f"total return {fmt_num(block.get('total_return_pct'), 2)} %   "
+        f"buy & hold {fmt_num(block.get('buy_and_hold_return_pct'), 2)} %   "
+        f"max drawdown {fmt_num(block.get('max_drawdown_pct'), 2)} %   "
+        f"trades {fmt_num(block.get('trades'), 0)}   "
+        f"skipped entries {fmt_num(block.get('skipped_entries'), 0)}"
+    )
+
+
 def symbol_table(doc: Mapping[str, Any]) -> Table:
-    """One row per symbol of a result document (SPEC §7)."""
-    table = Table(title="Per-symbol results")
-    for name in ("Symbol", "Signals", "Win rate %", "Avg return %", "Max DD %",
-                 "Total return %", "Sharpe"):
+    """One row per symbol: its own fee-aware portfolio (percent), buy and hold beside."""
+    table = Table(title="Per-symbol portfolio (fee-aware)")
+    for name in ("Symbol", "Total return %", "Buy & hold %", "Max drawdown %", "Trades",
+                 "Sharpe", "Final equity"):
         table.add_column(name, justify="left" if name == "Symbol" else "right")
     for sym in doc.get("symbols") or []:
         portfolio = sym.get("portfolio") or {}
+        table.add_row(
+            str(sym.get("symbol", "?")),
+            fmt_num(portfolio.get("total_return_pct"), 2),
+            fmt_num(portfolio.get("buy_and_hold_return_pct"), 2),
+            fmt_num(portfolio.get("max_drawdown_pct"), 2),
+            fmt_num(portfolio.get("trades"), 0),
+            fmt_num(portfolio.get("sharpe"), 2),
+            fmt_num(portfolio.get("final_equity"), 2),
+        )
+    return table
+
+
+def signal_table(doc: Mapping[str, Any]) -> Table:
+    """The §4.1 signal statistics, labelled as what they are (not the headline)."""
+    table = Table(title=SIGNAL_STATS_TITLE)
+    for name in ("Symbol", "Signals", "Win rate %", "Avg return %", "Max drawdown (pts)"):
+        table.add_column(name, justify="left" if name == "Symbol" else "right")
+    for sym in doc.get("symbols") or []:
         signals = sym.get("signals")
-        count = len(signals) if isinstance(signals, list) else sym.get("total_signals")
+        count = sym.get("total_signals")
+        if count is None and isinstance(signals, list):
+            count = len(signals)
         table.add_row(
             str(sym.get("symbol", "?")),
             fmt_num(count, 0),
             fmt_num(sym.get("win_rate"), 1, 100.0),
             fmt_num(sym.get("avg_return"), 3),
             fmt_num(sym.get("max_drawdown"), 3),
-            fmt_num(portfolio.get("total_return_pct"), 2),
-            fmt_num(portfolio.get("sharpe"), 2),
+        )
+    return table
+
+
+def trades_table(block: Mapping[str, Any], limit: int = FIRST_TRADES) -> Table:
+    """The first ``limit`` trades of a portfolio block's ``trade_log``."""
+    log = [t for t in block.get("trade_log") or [] if isinstance(t, Mapping)]
+    table = Table(title=f"First trades ({min(limit, len(log))} of {fmt_num(block.get('trades'), 0)})")
+    for name in ("Symbol", "Entry time", "Entry price", "Exit time", "Exit price",
+                 "Exit reason", "Return %"):
+        right = name in ("Entry price", "Exit price", "Return %")
+        table.add_column(name, justify="right" if right else "left", no_wrap=True)
+    for trade in log[:limit]:
+        table.add_row(
+            str(trade.get("symbol", "?")), str(trade.get("entry_time", "-")),
+            fmt_num(trade.get("entry_price"), 4), str(trade.get("exit_time", "-")),
+            fmt_num(trade.get("exit_price"), 4), str(trade.get("exit_reason", "-")),
+            fmt_num(trade.get("return_pct"), 2),
         )
     return table
 
 
 def print_result(console: Console, doc: Mapping[str, Any]) -> None:
-    """Headline, the per-symbol table and any failed symbols of a result document."""
+    """Headline (the fee-aware portfolio), per-symbol portfolios, the first trades, the
+    labelled signal statistics and any failed symbols of a result document."""
     run_id = doc.get("run_id") or doc.get("task_id") or "?"
     console.print(
         f"run {run_id}: {doc.get('strategy', '?')} {doc.get('timeframe', '')} "
         f"{doc.get('start_date', '?')} .. {doc.get('end_date', '?')}"
     )
+    symbols = doc.get("symbols") or []
+    headline = headline_portfolio(doc)
+    if headline is not None:
+        several = isinstance(doc.get("portfolio"), Mapping) and len(symbols) > 1
+        label = "portfolio (all symbols, one cash pool)" if several else "portfolio"
+        console.print(f"{label}: {portfolio_line(headline)}")
     console.print(
         f"total signals: {fmt_num(doc.get('total_signals'), 0)}   "
         f"execution time: {fmt_num(doc.get('execution_time'), 2)} s"
     )
-    symbols = doc.get("symbols") or []
     if symbols and all(isinstance(s, Mapping) for s in symbols):
         console.print(symbol_table(doc))
+        if headline is not None and headline.get("trade_log"):
+            console.print(trades_table(headline))
+        console.print(signal_table(doc))
     elif symbols:  # the status summary carries symbol names only
         console.print(f"symbols: {', '.join(map(str, symbols))}")
     for failed in doc.get("failed_symbols") or []:

@@ -66,6 +66,13 @@ Day = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_in_range),
 Bps = Annotated[float, Strict(), Field(ge=0, le=1000)]
 
 
+class ResultView(StrEnum):
+    """``full``: the stored document; ``summary``: without the bulky lists (docs/api.md)."""
+
+    FULL = "full"
+    SUMMARY = "summary"
+
+
 class TaskStatus(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"

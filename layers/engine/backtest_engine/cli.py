@@ -145,19 +145,51 @@ def _csv_reader(paths: list[str], symbol: str | None, timeframe: str | None):
     return symbols, timeframe, _CsvReader(objects, origin)
 
 
+SIGNAL_STATS_TITLE = "signal stats (gross, per signal; drawdown in points)"
+
+
+def _headline(doc: dict) -> dict | None:
+    """The fee-aware portfolio a run is judged by (docs/engine.md): the root block of a
+    multi-symbol run (one cash pool), else the only symbol's own."""
+    if doc.get("portfolio"):
+        return doc["portfolio"]
+    return doc["symbols"][0]["portfolio"] if len(doc["symbols"]) == 1 else None
+
+
 def render_table(doc: dict) -> str:
-    """A plain-text summary of a result document, one line per symbol."""
+    """A plain-text summary of a result document: the portfolio headline (percent, with
+    buy and hold), one portfolio line per symbol, the first trades, then the signal
+    statistics labelled as gross per-signal figures."""
     head = (f"{doc['strategy']} {doc['timeframe']} {doc['start_date']} ~ {doc['end_date']}"
             f"  signals={doc['total_signals']}  time={doc['execution_time']:.3f}s")
-    cols = ("symbol", "rows", "signals", "win_rate%", "avg_ret%", "max_dd", "trades",
-            "total_ret%", "b&h%", "sharpe")
-    lines = [head, "".join(f"{c:>12}" for c in cols)]
+    lines = [head]
+    top = _headline(doc)
+    if top is not None:
+        lines.append(
+            f"portfolio: final equity {top['final_equity']:.2f}  total return "
+            f"{top['total_return_pct']:.2f} %  buy & hold {top['buy_and_hold_return_pct']:.2f} %"
+            f"  max drawdown {top['max_drawdown_pct']:.2f} %  trades {top['trades']}"
+            f"  skipped entries {top['skipped_entries']}")
+    cols = ("symbol", "rows", "trades", "total_ret%", "b&h%", "max_dd%", "sharpe")
+    lines += ["per-symbol portfolio (fee-aware)", "".join(f"{c:>12}" for c in cols)]
     for s in doc["symbols"]:
         p = s["portfolio"]
-        cells = (s["symbol"], s["data"]["rows"], len(s["signals"]), f"{s['win_rate'] * 100:.1f}",
-                 f"{s['avg_return']:.4f}", f"{s['max_drawdown']:.4f}", p["trades"],
-                 f"{p['total_return_pct']:.3f}", f"{p['buy_and_hold_return_pct']:.3f}",
-                 f"{p['sharpe']:.3f}")
+        sharpe = "-" if p["sharpe"] is None else f"{p['sharpe']:.3f}"
+        cells = (s["symbol"], s["data"]["rows"], p["trades"], f"{p['total_return_pct']:.3f}",
+                 f"{p['buy_and_hold_return_pct']:.3f}", f"{p['max_drawdown_pct']:.3f}", sharpe)
+        lines.append("".join(f"{c!s:>12}" for c in cells))
+    trades = (top or {}).get("trade_log") or []
+    if trades:
+        lines.append(f"first trades ({min(5, len(trades))} of {len(trades)})")
+        for t in trades[:5]:
+            lines.append(f"  {t['symbol']}  {t['entry_time']} @ {t['entry_price']:.4f} -> "
+                         f"{t['exit_time']} @ {t['exit_price']:.4f}  {t['exit_reason']}  "
+                         f"{t['return_pct']:.2f} %")
+    cols = ("symbol", "signals", "win_rate%", "avg_ret%", "max_dd_pts")
+    lines += [SIGNAL_STATS_TITLE, "".join(f"{c:>12}" for c in cols)]
+    for s in doc["symbols"]:
+        cells = (s["symbol"], len(s["signals"]), f"{s['win_rate'] * 100:.1f}",
+                 f"{s['avg_return']:.4f}", f"{s['max_drawdown']:.4f}")
         lines.append("".join(f"{c!s:>12}" for c in cells))
     lines += [f"failed: {f['symbol']}: {f['reason']}" for f in doc["failed_symbols"]]
     return "\n".join(lines)

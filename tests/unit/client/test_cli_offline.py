@@ -62,8 +62,12 @@ def test_given_wait_when_task_completes_then_prints_per_symbol_table(
     out = capsys.readouterr().out
     assert code == 0
     assert "total signals: 5" in out
-    btc = next(line for line in out.splitlines() if "BTC_KRW" in line)
-    assert "3" in btc and "50.0" in btc and "3.21" in btc and "1.23" in btc
+    portfolio_row, signal_row = [line for line in out.splitlines() if "BTC_KRW" in line]
+    assert "3.21" in portfolio_row and "1.23" in portfolio_row
+    assert "3" in signal_row and "50.0" in signal_row
+    assert "signal stats (gross, per signal; drawdown in points)" in out
+    assert "Max DD %" not in out
+    assert fake_api.requests[-1].path == f"/api/backtests/{TASK}?view=summary"
 
 
 def test_given_wait_when_task_fails_then_error_line_and_exit_1(
@@ -274,3 +278,35 @@ def test_given_walk_forward_when_sweeping_with_wait_then_folds_and_pbo_reading_a
     assert "2.2500" in fold and "-0.7500" in fold and "10" in fold
     assert "deflated Sharpe 0.400, PBO 0.62" in out
     assert out.index("Leaderboard") < out.index("Walk-forward")  # the fold table at the end
+
+
+def test_given_a_multi_symbol_result_when_shown_then_the_root_portfolio_heads_with_first_trades(
+    fake_api: FakeApi, capsys: pytest.CaptureFixture[str],
+) -> None:
+    doc = result_doc(TASK)
+    trade = {"symbol": "ETH_KRW", "entry_time": "2024-02-01T00:00:00Z", "entry_price": 10.5,
+             "exit_time": "2024-02-03T00:00:00Z", "exit_price": 9.75, "exit_reason": "stop_loss",
+             "return_pct": -7.142857}
+    doc["portfolio"] = {"final_equity": 9841.5, "total_return_pct": -1.586,
+                        "buy_and_hold_return_pct": 12.5, "max_drawdown_pct": 4.25, "trades": 7,
+                        "skipped_entries": 3, "trade_log": [trade] * 7}
+    fake_api.add("GET", f"/api/backtests/{TASK}", Canned(200, doc))
+
+    assert main(["--api", fake_api.url, "result", TASK]) == 0
+
+    out = capsys.readouterr().out
+    assert ("portfolio (all symbols, one cash pool): final equity 9841.50   total return -1.59 %"
+            "   buy & hold 12.50 %   max drawdown 4.25 %   trades 7   skipped entries 3") in out
+    assert "First trades (5 of 7)" in out
+    trade_rows = [line for line in out.splitlines() if "stop_loss" in line]
+    assert len(trade_rows) == 5 and "2024-02-01T00:00:00Z" in trade_rows[0]
+    assert "-7.14" in trade_rows[0]
+    assert fake_api.requests[-1].path == f"/api/backtests/{TASK}?view=summary"
+
+
+def test_given_full_when_result_then_the_full_view_is_asked(
+    fake_api: FakeApi, capsys: pytest.CaptureFixture[str],
+) -> None:
+    fake_api.add("GET", f"/api/backtests/{TASK}", Canned(200, result_doc(TASK)))
+    assert main(["--api", fake_api.url, "result", TASK, "--full"]) == 0
+    assert fake_api.requests[-1].path == f"/api/backtests/{TASK}"

@@ -79,3 +79,24 @@ def test_given_bad_symbol_when_run_as_subprocess_then_exit_2_one_line():
         capture_output=True, text=True, cwd=REPO, timeout=60, check=False)
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and "not a symbol" in proc.stderr
+
+
+def test_given_a_run_when_printed_then_the_headline_is_the_fee_aware_portfolio(capsys):
+    argv = ["run", "--strategy", "volume_long_candle", "--csv", CSV]
+    assert main([*argv, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    portfolio = doc["portfolio"] or doc["symbols"][0]["portfolio"]  # the root block first
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == (
+        f"portfolio: final equity {portfolio['final_equity']:.2f}  total return "
+        f"{portfolio['total_return_pct']:.2f} %  buy & hold "
+        f"{portfolio['buy_and_hold_return_pct']:.2f} %  max drawdown "
+        f"{portfolio['max_drawdown_pct']:.2f} %  trades {portfolio['trades']}  skipped entries "
+        f"{portfolio['skipped_entries']}")
+    labels = [line.strip() for line in lines]
+    assert labels.index("per-symbol portfolio (fee-aware)") < labels.index(
+        "signal stats (gross, per signal; drawdown in points)")
+    first = portfolio["trade_log"][0]
+    trade_line = next(line for line in lines if line.startswith("  BTC_KRW"))
+    assert first["entry_time"] in trade_line and first["exit_reason"] in trade_line

@@ -20,6 +20,7 @@ SPEC_ROUTES = {
     ("GET", "/api/backtests/history"): "HistoryFunction",
     ("GET", "/api/backtests/{run_id}"): "ResultsFunction",
     ("GET", "/api/backtests/{run_id}/download"): "ResultsFunction",
+    ("GET", "/api/backtests/{run_id}/trades.csv"): "ResultsFunction",
     ("POST", "/api/backtests/run"): "RunSyncFunction",
     ("GET", "/api/data/inventory"): "DataFunction",  # SPEC §12
     ("GET", "/api/strategies"): "StrategiesFunction",

@@ -18,6 +18,7 @@ from backtest_core.models import (
     BacktestRequest,
     HealthView,
     HistoryPage,
+    ResultView,
     StatusView,
     SweepCreated,
     SweepRequest,
@@ -31,6 +32,9 @@ from backtest_core.usecases import query
 from backtest_core.usecases.submit import submit, submit_sweep
 
 TaskId = Annotated[str, Path(min_length=1)]
+ViewQuery = Annotated[ResultView, Query(description=(
+    "`full` (default): the stored document; `summary`: without `signals` and "
+    "`performance_curve`, each `trade_log` cut to its first 1,000 trades"))]
 RETRY_AFTER_S = {TaskStatus.QUEUED: "2", TaskStatus.RUNNING: "1"}
 
 submit_router = Router()
@@ -80,10 +84,12 @@ def sweep_run_async(
     responses=responses(StatusView, 401, 404, 500,
                         ok_description="The task (with the result once completed)"),
 )
-def get_status(task_id: TaskId) -> Response[Any]:
-    view, raw_result = query.status(task_id, owner_of(status_router), services())
-    headers = {"Retry-After": RETRY_AFTER_S[view.status]} if view.status in RETRY_AFTER_S else {}
-    return Response(200, "application/json", query.status_json(view, raw_result),
+def get_status(task_id: TaskId, view: ViewQuery = ResultView.FULL) -> Response[Any]:
+    summary = view is ResultView.SUMMARY
+    view_, raw_result = query.status(task_id, owner_of(status_router), services(), summary)
+    headers = ({"Retry-After": RETRY_AFTER_S[view_.status]}
+               if view_.status in RETRY_AFTER_S else {})
+    return Response(200, "application/json", query.status_json(view_, raw_result),
                     headers=headers)
 
 
@@ -113,7 +119,10 @@ def get_history(
     responses=responses(None, 401, 404, 500, redirect=True, ok_description="The document"),
     compress=True,  # gzip when the client sends Accept-Encoding: gzip (results can be MBs)
 )
-def get_result(run_id: TaskId) -> Response[Any]:
+def get_result(run_id: TaskId, view: ViewQuery = ResultView.FULL) -> Response[Any]:
+    if view is ResultView.SUMMARY:
+        summary = query.result_summary(run_id, owner_of(results_router), services())
+        return Response(200, "application/json", summary.decode())
     raw, url = query.result_bytes(run_id, owner_of(results_router), services())
     if url:
         return Response(302, "application/json", "", headers={"Location": url})
@@ -134,6 +143,23 @@ def download_result(run_id: TaskId) -> Response[Any]:
     disposition = f'attachment; filename="backtest_{run_id}.json"'
     return Response(200, "application/json", raw.decode(),
                     headers={"Content-Disposition": disposition})
+
+
+@results_router.get(
+    "/api/backtests/<run_id>/trades.csv", summary="Every trade of the run as CSV",
+    tags=["results"],
+    responses=responses(None, 401, 404, 422, 500,
+                        ok_description="text/csv: one row per trade of the headline portfolio"),
+    compress=True,
+)
+def trades_csv(
+    run_id: TaskId,
+    symbol: Annotated[str | None, Query(max_length=100,
+                                        description="That symbol's own portfolio trades")] = None,
+) -> Response[Any]:
+    body = query.result_trades_csv(run_id, owner_of(results_router), services(), symbol)
+    disposition = f'attachment; filename="trades_{run_id}.csv"'
+    return Response(200, "text/csv", body, headers={"Content-Disposition": disposition})
 
 
 @health_router.get("/api/health", summary="Liveness", tags=["health"],

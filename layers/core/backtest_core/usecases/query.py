@@ -6,9 +6,12 @@ import base64
 import json
 from typing import Any
 
+import orjson
+
 from backtest_core.errors import ResultNotFound, TaskNotFound, ValidationFailed
 from backtest_core.models import HistoryItem, HistoryPage, StatusView, TaskRecord, TaskStatus
 from backtest_core.services import Services
+from backtest_core.usecases import views
 
 MAX_PAGES_PER_CALL = 10
 # Above this, a download is a redirect to a presigned S3 URL (Lambda responses cap at 6 MB).
@@ -23,8 +26,10 @@ def owned_task(task_id: str, owner: str, svc: Services) -> TaskRecord:
     return record
 
 
-def status(task_id: str, owner: str, svc: Services) -> tuple[StatusView, bytes | None]:
-    """The status view and, when completed and small enough to inline, the raw result JSON.
+def status(task_id: str, owner: str, svc: Services,
+           summary: bool = False) -> tuple[StatusView, bytes | None]:
+    """The status view and, when completed and small enough to inline, the raw result JSON
+    (with ``summary``: the summary view of it, inlined whatever the document's size).
 
     The result is passed on as stored bytes (not parsed and re-serialised: a 3.6 MB
     document costs ~100 ms to round-trip). Above INLINE_DOWNLOAD_MAX_BYTES it is left out
@@ -35,7 +40,9 @@ def status(task_id: str, owner: str, svc: Services) -> tuple[StatusView, bytes |
     raw = None
     if view.result_url and record.result_key:
         size = record.summary.result_bytes if record.summary else 0
-        if size <= INLINE_DOWNLOAD_MAX_BYTES:
+        if summary:
+            raw = _summary_bytes(svc, record.result_key)
+        elif size <= INLINE_DOWNLOAD_MAX_BYTES:
             raw = svc.results.get_completed(record.result_key)
     return view, raw
 
@@ -64,16 +71,67 @@ def status_json(view: StatusView, raw_result: bytes | None) -> str:
 
 def result_bytes(run_id: str, owner: str, svc: Services) -> tuple[bytes | None, str | None]:
     """(document bytes, None) or, for large documents, (None, presigned URL)."""
-    record = svc.tasks.get(run_id, svc.clock())
-    if (record is None or record.owner != owner or record.status is not TaskStatus.COMPLETED
-            or not record.result_key):
-        raise ResultNotFound(run_id)
-    raw = svc.results.get_completed(record.result_key)
+    record = _completed_record(run_id, owner, svc)
+    raw = svc.results.get_completed(record.result_key or "")
     if raw is None:
         raise ResultNotFound(run_id)
     if len(raw) > INLINE_DOWNLOAD_MAX_BYTES:
         return None, svc.results.presigned_url(record.result_key, f"backtest_{run_id}.json")
     return raw, None
+
+
+def result_summary(run_id: str, owner: str, svc: Services) -> bytes:
+    """The summary view (docs/api.md "Result views"), whatever the document's size."""
+    record = _completed_record(run_id, owner, svc)
+    raw = _summary_bytes(svc, record.result_key or "")
+    if raw is None:
+        raise ResultNotFound(run_id)
+    return raw
+
+
+def result_trades_csv(run_id: str, owner: str, svc: Services, symbol: str | None) -> str:
+    """Every trade as CSV (docs/api.md "Result views"): the headline portfolio's, or with
+    ``symbol`` that symbol's own portfolio's; 422 naming the run's symbols otherwise."""
+    record = _completed_record(run_id, owner, svc)
+    raw = svc.results.get_completed(record.result_key or "")
+    if raw is None:
+        raise ResultNotFound(run_id)
+    document = orjson.loads(raw)
+    if symbol is None:
+        return views.trades_csv(views.headline_trades(document))
+    trades = views.symbol_trades(document, symbol)
+    if trades is None:
+        known = ", ".join(views.run_symbols(document)) or "none"
+        raise ValidationFailed.single(["query", "symbol"],
+                                      f"Symbol not in this run: {symbol} (the run has {known})")
+    return views.trades_csv(trades)
+
+
+def _completed_record(run_id: str, owner: str, svc: Services) -> TaskRecord:
+    record = svc.tasks.get(run_id, svc.clock())
+    if (record is None or record.owner != owner or record.status is not TaskStatus.COMPLETED
+            or not record.result_key):
+        raise ResultNotFound(run_id)
+    return record
+
+
+# Summaries of immutable completed documents, newest last (small: no bulky lists).
+_SUMMARIES: dict[str, bytes] = {}
+_SUMMARIES_MAX = 32
+
+
+def _summary_bytes(svc: Services, key: str) -> bytes | None:
+    cached = _SUMMARIES.get(key)
+    if cached is not None:
+        return cached
+    raw = svc.results.get_completed(key)
+    if raw is None:
+        return None
+    out = orjson.dumps(views.summary_document(orjson.loads(raw)))
+    if len(_SUMMARIES) >= _SUMMARIES_MAX:
+        _SUMMARIES.pop(next(iter(_SUMMARIES)))
+    _SUMMARIES[key] = out
+    return out
 
 
 def history(
