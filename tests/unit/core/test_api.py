@@ -183,6 +183,26 @@ def test_given_history_filters_and_bad_queries(api):
         assert api.call("GET", "/api/backtests/history", query=bad).status == 422, bad
 
 
+def test_given_an_unknown_strategy_filter_then_422_naming_the_known_ones(api):
+    reply = api.call("GET", "/api/backtests/history", query="strategy=nope")
+
+    assert reply.status == 422
+    [error] = reply.body["detail"]
+    assert error["loc"] == ["query", "strategy"]
+    assert "'nope'" in error["msg"] and "volume_long_candle" in error["msg"]
+
+
+def test_given_exactly_a_full_last_page_then_its_next_cursor_is_null(api):
+    ids = {api.call("POST", "/api/backtests/run-async", BODY).body["task_id"] for _ in range(4)}
+
+    first = api.call("GET", "/api/backtests/history", query="limit=2").body
+    last = api.call("GET", "/api/backtests/history",
+                    query=f"limit=2&cursor={first['next_cursor']}").body
+
+    assert first["next_cursor"] is not None and last["next_cursor"] is None
+    assert {i["task_id"] for i in first["items"] + last["items"]} == ids
+
+
 def test_given_an_enqueue_failure_then_500_and_the_task_is_failed_not_queued(api, aws, monkeypatch):
     from backtest_core.queue import JobQueue
 
