@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 from backtest_contract.registry import BUILTIN_NAMES
-
 from backtest_core.errors import ResultNotFound, TaskNotFound, ValidationFailed
 from backtest_core.models import HistoryItem, HistoryPage, StatusView, TaskRecord, TaskStatus
 from backtest_core.services import Services
