@@ -234,3 +234,12 @@ def test_given_meta_routes_then_health_strategies_openapi_and_docs(api):
         405, {"detail": "Method Not Allowed"}, "GET")
     docs = api.call("GET", "/api/docs")
     assert docs.status == 200 and "swagger" in str(docs.body).lower()
+
+
+def test_given_a_numeric_string_param_when_submitted_then_the_task_keeps_the_number(api, svc):
+    body = {**BODY, "strategy": "volume_zone_breakout", "params": {"volume_window": "20"}}
+    reply = api.call("POST", "/api/backtests/run-async", body)
+
+    assert reply.status == 200, reply.body
+    record = svc.tasks.get(reply.body["task_id"], svc.clock())
+    assert record.request.params == {"volume_window": 20}
