@@ -266,6 +266,32 @@ def print_summary(rec: Recorder | None, clients: int, seconds: float,
               f"accepted in {burst.accepted_s:.2f} s, all terminal in {burst.total_s:.2f} s")
 
 
+def durability_phase(clients: int, seconds: float, workers: int) -> None:
+    """(c) the cost of durable local state (docs/local.md): the same load on a stack
+    without state (``LOCAL_STATE_DIR=""``) and on one with the write journal, printed side
+    by side (submit and status p50/p99)."""
+    figures = {}
+    for label in ("journal off", "journal on"):
+        with tempfile.TemporaryDirectory(prefix="bench_api_state_") as state:
+            env = {"WORKERS": str(workers),
+                   "LOCAL_STATE_DIR": state if label == "journal on" else ""}
+            stack = StackProcess(Path(state) / "stack.log", **env)
+            try:
+                stack.wait_healthy(90.0)
+                asyncio.run(warm_up(stack.api_url, clients))
+                figures[label] = asyncio.run(load_phase(stack.api_url, clients, seconds))
+            finally:
+                stack.stop(15.0)
+    print(f"\n(c) durability: {clients} clients x {seconds:g} s per stack, one run")
+    print(f"  {'route':<8} {'':>12} {'p50 ms':>8} {'p99 ms':>8} {'n':>6}")
+    for route in ("submit", "status"):
+        for label, rec in figures.items():
+            ms = sorted(rec.latencies_ms.get(route, []))
+            if ms:
+                print(f"  {route:<8} {label:>12} {percentile(ms, 50):8.1f} "
+                      f"{percentile(ms, 99):8.1f} {len(ms):6d}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0, help="(a) load; 0 skips it")
@@ -278,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--busy", type=int, default=-1,
                         help="heavy runs queued before the baseline (default: 8 per worker"
                              " and 5 s of baseline; 0 = idle workers)")
+    parser.add_argument("--durability-seconds", type=float, default=10.0,
+                        help="(c) the same load with the write journal off and on (0 skips)")
     args = parser.parse_args(argv)
     if args.busy < 0:
         args.busy = 8 * args.workers * max(1, round(args.baseline_seconds / 5))
@@ -320,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: the stack exited during the burst:\n{stack.tail()}",  # type: ignore[union-attr]
                       file=sys.stderr)
         print_summary(rec, args.clients, args.seconds, burst, args.burst, load_start, base, busy)
+        if args.durability_seconds > 0 and not os.environ.get("API_URL"):
+            durability_phase(args.clients, args.durability_seconds, args.workers)
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

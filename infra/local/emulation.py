@@ -23,6 +23,7 @@ from pathlib import Path
 import boto3
 
 from infra.local.bootstrap import create_resources, enable_state_machine_execution
+from infra.local.journal import NO_JOURNAL_HEADER
 from infra.local.template_model import TemplateModel, build_model
 
 log = logging.getLogger("local.emulation")
@@ -49,15 +50,21 @@ class Emulation:
     env: dict[str, str] = field(default_factory=dict)
     _process: subprocess.Popen[bytes] | None = None
 
-    def client(self, service: str) -> object:
-        """A boto3 client for ``service`` pointed at the emulator."""
-        return boto3.session.Session().client(
+    def client(self, service: str, journalled: bool = True) -> object:
+        """A boto3 client for ``service`` pointed at the emulator; ``journalled=False``:
+        its writes skip the write journal (the stack's own snapshot load, docs/local.md)."""
+        client = boto3.session.Session().client(
             service,
             endpoint_url=self.endpoint_url,
             region_name=REGION,
             aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         )
+        if not journalled:
+            client.meta.events.register(  # type: ignore[attr-defined]
+                "before-sign.*.*", lambda request, **_: request.headers.__setitem__(
+                    NO_JOURNAL_HEADER, "1"))
+        return client
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop the moto process: EOF on its stdin, then SIGKILL if it lingers."""
@@ -87,9 +94,10 @@ def start_emulation(
     visibility_timeout_override_s: int | None = None,
     parameter_overrides: dict[str, str] | None = None,
     export_env: bool = True,
+    journal: Path | None = None,
 ) -> Emulation:
     """Start moto on 127.0.0.1:``port`` (0/None: a free port) and bootstrap the template."""
-    proc, bound_port = start_moto_process("127.0.0.1", port or 0)
+    proc, bound_port = start_moto_process("127.0.0.1", port or 0, journal)
     endpoint = f"http://127.0.0.1:{bound_port}"
     try:
         model = build_model(template_path, endpoint, REGION,
@@ -123,7 +131,8 @@ def _bootstrap(emu: Emulation, model: TemplateModel, visibility_timeout_s: int |
     _check_queue_urls(model, emu.queue_urls)
 
 
-def start_moto_process(host: str, port: int) -> tuple[subprocess.Popen[bytes], int]:
+def start_moto_process(host: str, port: int, journal: Path | None = None,
+                       ) -> tuple[subprocess.Popen[bytes], int]:
     """``python -m infra.local.moto_process`` as a child; returns it and its bound port.
 
     Its stdin is a pipe only this process holds: when this process exits (even killed),
@@ -131,7 +140,8 @@ def start_moto_process(host: str, port: int) -> tuple[subprocess.Popen[bytes], i
     """
     proc = subprocess.Popen(
         [sys.executable, "-m", "infra.local.moto_process", "--host", host, "--port", str(port),
-         "--parent-pid", str(os.getpid())],
+         "--parent-pid", str(os.getpid()),
+         *(["--journal", str(journal)] if journal is not None else [])],
         cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None,
     )
     assert proc.stdout is not None

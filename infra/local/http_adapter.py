@@ -9,7 +9,12 @@ through their sandbox pools (``sandbox.FunctionPool``): this process only parses
   HEAD is answered like GET without the body. Malformed requests → JSON 400.
 - A request whose line, headers or body stall for ``request_timeout_s`` (10 s) on the
   socket is dropped and its connection closed (a stalled body first gets a JSON 408);
-  an idle keep-alive connection is closed after the same time.
+  an idle keep-alive connection is closed after the same time. A body that trickles in
+  but is not complete within ``request_timeout_s`` also gets 408.
+- Bodies over 10 MB (API Gateway's limit) → JSON 413 and the connection closed, before
+  the body is read: a declared ``Content-Length`` is refused at once, a chunked body as
+  soon as the count passes the limit. Bodies are read in 64 KiB pieces, so memory stays
+  flat whatever length a client declares.
 - Extension point: ``ApiServer.hooks`` are tried in order before anything else (the body
   is not read yet); each gets the request handler and returns True when it answered (e.g.
   a static page at ``/``, or a WebSocket upgrade, which must clear the socket timeout).
@@ -43,9 +48,15 @@ log = logging.getLogger("local.http")
 # API Gateway's own answer when no route matches (template.yaml routes /{proxy+} to a function).
 _NOT_FOUND = json.dumps({"message": "Not Found"}).encode()
 _INTERNAL = json.dumps({"message": "Internal Server Error"}).encode()
-_UNAUTHORIZED = json.dumps({"message": "Unauthorized"}).encode()
+_UNAUTHORIZED = json.dumps({"detail": "Unauthorized"}).encode()  # every 401: {"detail"}
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 REQUEST_TIMEOUT_S = 10.0
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit (docs/local.md)
+_READ_CHUNK = 64 * 1024
+
+
+class BodyTooLarge(Exception):
+    """The body is over ``MAX_BODY_BYTES`` (declared, or counted while reading chunks)."""
 
 
 
@@ -136,6 +147,10 @@ class _Handler(BaseHTTPRequestHandler):
         except TimeoutError:
             self.send_error(HTTPStatus.REQUEST_TIMEOUT, "Request body not received in time")
             return
+        except BodyTooLarge:
+            self.send_error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                            f"Request body over {MAX_BODY_BYTES} bytes")
+            return
         except ValueError as exc:
             self.send_error(HTTPStatus.BAD_REQUEST, f"Malformed request body: {exc}")
             return
@@ -181,29 +196,52 @@ class _Handler(BaseHTTPRequestHandler):
             return 500, [("content-type", "application/json")], _INTERNAL
 
     def _read_body(self) -> bytes:
-        """The request body (Content-Length or chunked); TimeoutError when it stalls,
-        ValueError when its framing is malformed."""
-        length = int(self.headers.get("content-length") or 0)
-        if length < 0:
-            raise ValueError("negative Content-Length")
-        if length:
-            body = self.rfile.read(length)
-            if len(body) < length:  # the client closed its side early
-                raise ValueError("body shorter than Content-Length")
-            return body
+        """The request body (Content-Length or chunked); TimeoutError when it stalls or is
+        not complete within the request timeout, BodyTooLarge over the limit, ValueError
+        when its framing is malformed."""
+        deadline = time.monotonic() + self.server.request_timeout_s
         if "chunked" in (self.headers.get("transfer-encoding") or "").lower():
-            return self._read_chunked()
-        return b""
+            return self._read_chunked(deadline)
+        declared = (self.headers.get("content-length") or "0").strip()
+        if not declared.isdigit():
+            raise ValueError(f"Content-Length {declared!r} is not a length")
+        length = int(declared)
+        if length > MAX_BODY_BYTES:
+            raise BodyTooLarge
+        return self._read_exactly(length, deadline)
 
-    def _read_chunked(self) -> bytes:
+    def _read_exactly(self, length: int, deadline: float) -> bytes:
+        parts: list[bytes] = []
+        remaining = length
+        while remaining:
+            part = self.rfile.read1(min(remaining, _READ_CHUNK))
+            if not part:  # the client closed its side early
+                raise ValueError("body shorter than Content-Length")
+            parts.append(part)
+            remaining -= len(part)
+            if remaining and time.monotonic() > deadline:
+                raise TimeoutError
+        return b"".join(parts)
+
+    def _read_chunked(self, deadline: float) -> bytes:
         chunks: list[bytes] = []
+        total = 0
         while True:
-            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            line = self.rfile.readline(1024).split(b";")[0].strip()
+            try:
+                size = int(line or b"0", 16)
+            except ValueError:
+                raise ValueError(f"chunk size {line[:20]!r} is not hexadecimal") from None
             if size == 0:
-                self.rfile.readline()
+                self.rfile.readline(1024)
                 return b"".join(chunks)
-            chunks.append(self.rfile.read(size))
-            self.rfile.readline()
+            total += size
+            if total > MAX_BODY_BYTES:
+                raise BodyTooLarge
+            chunks.append(self._read_exactly(size, deadline))
+            self.rfile.readline(1024)
+            if time.monotonic() > deadline:
+                raise TimeoutError
 
     def _send(self, status: int, headers: list[tuple[str, str]], body: bytes,
               close: bool = False) -> None:

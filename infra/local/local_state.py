@@ -19,11 +19,13 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 from infra.local.emulation import Emulation
+from infra.local.journal import replay
 
 log = logging.getLogger("local.state")
 TASKS_TABLE = "TasksTable"
@@ -31,13 +33,50 @@ JOBS_QUEUE = "JobsQueue"
 _B64 = "__b64__"
 
 
-def save(emu: Emulation, state_dir: Path) -> None:
-    """Snapshot tables and buckets into ``state_dir`` (replacing the previous snapshot)."""
+def journal_path(state_dir: Path, generation: int) -> Path:
+    """The journal of writes made after snapshot ``generation`` (docs/local.md)."""
+    return state_dir.with_name(state_dir.name + ".journal") / f"{generation}.log"
+
+
+def generation(state_dir: Path) -> int:
+    """The saved snapshot's generation (0: none yet): its journal is replayed on top."""
+    old = state_dir.with_name(state_dir.name + ".old")
+    if not state_dir.exists() and old.is_dir():  # killed between save()'s renames
+        old.rename(state_dir)
+    meta = state_dir / "meta.json"
+    return int(json.loads(meta.read_text())["generation"]) if meta.is_file() else 0
+
+
+def recover(emu: Emulation, state_dir: Path) -> int:
+    """At start: snapshot + its journal into the fresh emulator, then a new snapshot of
+    the next generation (atomic) and the old journal removed. Returns the generation
+    whose journal the moto process now writes. A kill at any point repeats this safely:
+    until the new snapshot is in place, the old snapshot and journal are untouched."""
+    load(emu, state_dir)
+    journal = journal_path(state_dir, generation(state_dir))
+    replayed = replay(journal, emu.endpoint_url)
+    if replayed:
+        log.info("state: replayed %d journalled write(s) from %s", replayed, journal)
+    return checkpoint(emu, state_dir)
+
+
+def checkpoint(emu: Emulation, state_dir: Path) -> int:
+    """A snapshot of the next generation, then the journal it makes redundant removed;
+    the new generation (the moto process journals into its file)."""
+    gen = generation(state_dir)
+    save(emu, state_dir, gen + 1)
+    journal_path(state_dir, gen).unlink(missing_ok=True)
+    return gen + 1
+
+
+def save(emu: Emulation, state_dir: Path, gen: int) -> None:
+    """Snapshot tables and buckets into ``state_dir`` (replacing the previous snapshot) as
+    generation ``gen``: what follows it is journalled in ``journal_path(state_dir, gen)``."""
     tmp = state_dir.with_name(state_dir.name + ".saving")
     shutil.rmtree(tmp, ignore_errors=True)
     (tmp / "tables").mkdir(parents=True)
     (tmp / "s3").mkdir()
-    ddb, s3 = emu.client("dynamodb"), emu.client("s3")
+    ddb, s3 = emu.client("dynamodb", journalled=False), emu.client("s3", journalled=False)
     items = objects = 0
     for table in emu.model.tables:
         rows = [_encode(item) for page in ddb.get_paginator("scan").paginate(  # type: ignore[attr-defined]
@@ -63,17 +102,25 @@ def save(emu: Emulation, state_dir: Path) -> None:
                                  "metadata": obj.get("Metadata") or {}})
         (tmp / "s3" / f"{bucket.logical_id}.json").write_text(json.dumps(manifest))
         objects += len(manifest)
-    shutil.rmtree(state_dir, ignore_errors=True)
-    tmp.rename(state_dir)
+    (tmp / "meta.json").write_text(json.dumps({"generation": gen}))
+    _fsync_tree(tmp)
+    old = state_dir.with_name(state_dir.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if state_dir.exists():
+        state_dir.rename(old)
+    tmp.rename(state_dir)  # a kill between the two renames: load() falls back to .old
+    _fsync_dir(state_dir.parent)
+    shutil.rmtree(old, ignore_errors=True)
     log.info("state saved to %s: %d items, %d objects", state_dir, items, objects)
 
 
 def load(emu: Emulation, state_dir: Path) -> int:
     """Put a saved snapshot into the (fresh) emulator; the number of items + objects."""
+    generation(state_dir)  # settles a save() killed between its renames
     if not (state_dir / "tables").is_dir():
         log.info("state: nothing saved in %s yet", state_dir)
         return 0
-    ddb, s3 = emu.client("dynamodb"), emu.client("s3")
+    ddb, s3 = emu.client("dynamodb", journalled=False), emu.client("s3", journalled=False)
     items = objects = 0
     for table in emu.model.tables:
         path = state_dir / "tables" / f"{table.logical_id}.json"
@@ -124,6 +171,23 @@ def resend_pending(emu: Emulation) -> int:
     if sent:
         log.info("state: re-sent %d pending task(s) to %s", sent, JOBS_QUEUE)
     return sent
+
+
+def _fsync_tree(root: Path) -> None:
+    for path in root.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as f:
+                os.fsync(f.fileno())
+    for path in [root, *(p for p in root.rglob("*") if p.is_dir())]:
+        _fsync_dir(path)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _object_path(root: Path, key: str) -> Path | None:

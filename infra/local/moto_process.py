@@ -25,7 +25,10 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Any
+
+from infra.local.journal import Journal, is_journalled
 
 BACKLOG = 256
 PARENT_POLL_S = 0.5
@@ -59,7 +62,7 @@ def speed_up_moto() -> None:
         is_message_valid_based_on_retention_period)
 
 
-def make_server(host: str, port: int) -> Any:
+def make_server(host: str, port: int, journal: Journal | None = None) -> Any:
     """A threaded werkzeug server running moto's app, with keep-alive and a big backlog."""
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
@@ -103,13 +106,17 @@ def make_server(host: str, port: int) -> Any:
                 return lambda data: chunks.append(data)
 
             chunks: list[bytes] = []
+            journalled = journal is not None and is_journalled(self.command, self.path,
+                                                                self.headers)
             try:
-                result = self.server.app(environ, start_response)
-                try:
-                    chunks.extend(result)
-                finally:
-                    if hasattr(result, "close"):
-                        result.close()
+                if journalled:
+                    assert journal is not None
+                    with journal.lock:  # applied and on disk before the answer (docs/local.md)
+                        self._apply(environ, start_response, chunks)
+                        if started[0].startswith("2"):
+                            journal.append(self.command, self.path, self.headers, body)
+                else:
+                    self._apply(environ, start_response, chunks)
             except Exception:
                 logging.getLogger("local.moto").exception("moto raised on %s %s",
                                                           self.command, self.path)
@@ -130,6 +137,15 @@ def make_server(host: str, port: int) -> Any:
             self.end_headers()
             if payload and self.command != "HEAD":
                 self.wfile.write(payload)
+
+        def _apply(self, environ: dict[str, Any], start_response: Any,
+                   chunks: list[bytes]) -> None:
+            result = self.server.app(environ, start_response)
+            try:
+                chunks.extend(result)
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
 
     class Server(ThreadedWSGIServer):
         request_queue_size = BACKLOG
@@ -163,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--parent-pid", type=int, default=os.getppid())
+    parser.add_argument("--journal", type=Path, default=None,
+                        help="append every acknowledged write here (docs/local.md)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("LOCAL_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
@@ -177,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
 
     install_dynamodb_lock()
     speed_up_moto()
-    server = make_server(args.host, args.port)
+    server = make_server(args.host, args.port,
+                         Journal(args.journal) if args.journal else None)
     # Step Functions service integrations (sqs:sendMessage...) call moto back at
     # localhost:$MOTO_PORT (default 5000): point them at the port actually bound.
     os.environ["MOTO_PORT"] = str(server.server_address[1])

@@ -94,7 +94,7 @@ class RunningStack:
         self.dispatcher.stop()
         self.scheduler.stop()
         if self.state_dir is not None:
-            local_state.save(self.emulation, self.state_dir)
+            local_state.checkpoint(self.emulation, self.state_dir)
         self.emulation.stop()
 
 
@@ -102,16 +102,18 @@ def start_stack(config: StackConfig) -> RunningStack:
     """Start every part; returns once the API accepts requests (sandboxes start on first use)."""
     overrides = ({"FanoutMinCandles": str(config.fanout_min_candles)}
                  if config.fanout_min_candles else None)
+    journal = (None if config.state_dir is None else local_state.journal_path(
+        config.state_dir, local_state.generation(config.state_dir) + 1))
     emu = start_emulation(config.template, config.moto_port, config.visibility_timeout_s,
-                          parameter_overrides=overrides)
+                          parameter_overrides=overrides, journal=journal)
     _apply_overrides(emu, config)
-    if config.state_dir is not None:
-        local_state.load(emu, config.state_dir)
+    if config.state_dir is not None:  # snapshot + journal, before any request is served
+        local_state.recover(emu, config.state_dir)
     if config.seed_demo or config.data_dirs:
         bucket = emu.env.get("BUCKET") or emu.model.buckets[0].name
         prefix = emu.env.get("DATA_PREFIX", "data/")
-        real = local_data.load_layout_dirs(emu.client("s3"), bucket, prefix, config.data_dirs)
-        demo_data.seed(emu.client("s3"), bucket, prefix, config.data_dirs,
+        real = local_data.load_layout_dirs(emu.client("s3", journalled=False), bucket, prefix, config.data_dirs)
+        demo_data.seed(emu.client("s3", journalled=False), bucket, prefix, config.data_dirs,
                        synthetic=config.seed_demo, skip=real)
     set_callback_url(emu.model.functions, config.host, config.port)  # before the sandboxes
     functions = _pools(emu, config)

@@ -1,8 +1,9 @@
 """The strategies' names, descriptions and parameter models (SPEC §3).
 
 The engine implements each name (``backtest_engine/strategies/<name>.py``); the API lists
-and validates them from here. Unknown keys are rejected, numeric strings coerced, booleans
-are not numbers and numbers are not booleans.
+and validates them from here. One coercion rule for every field (README, "Input values"):
+numbers accept JSON numbers and numeric strings (``"20"`` → 20, echoed as a number), never
+a boolean; booleans accept only JSON ``true``/``false``. Unknown keys are rejected.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 
 def _not_bool(value: Any) -> Any:
@@ -20,18 +21,11 @@ def _not_bool(value: Any) -> Any:
     return value
 
 
-def _not_number(value: Any) -> Any:
-    """The number 1 is not ``true`` (pydantic's lax mode would take it)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        raise ValueError("expected a boolean, not a number")
-    return value
-
-
 Int = Annotated[int, BeforeValidator(_not_bool)]
 """An integer parameter: numeric strings such as ``"10"`` are coerced, booleans are not."""
 Float = Annotated[float, BeforeValidator(_not_bool)]
-Bool = Annotated[bool, BeforeValidator(_not_number)]
-"""A boolean parameter: ``true``/``false`` (also as strings), never a number."""
+Bool = Annotated[bool, Strict()]
+"""A boolean parameter: JSON ``true``/``false`` only (not ``"yes"``, ``"true"`` or 1)."""
 
 
 class StrategyParams(BaseModel):

@@ -62,8 +62,15 @@ def _in_range(value: date) -> date:
 
 Day = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_in_range),
                 Field(json_schema_extra={"pattern": _DAY_PATTERN})]
-# Numbers are JSON numbers: strict, so that ``true`` (and "5") is not taken for 1 (or 5).
-Bps = Annotated[float, Strict(), Field(ge=0, le=1000)]
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not a boolean")
+    return value
+
+
+# The one coercion rule (README, "Input values"): a number or a numeric string ("5" → 5.0),
+# never a boolean; the same rule as strategy params.
+Bps = Annotated[float, BeforeValidator(_not_bool), Field(ge=0, le=1000, allow_inf_nan=False)]
 
 
 class ResultView(StrEnum):

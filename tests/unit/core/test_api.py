@@ -183,6 +183,26 @@ def test_given_history_filters_and_bad_queries(api):
         assert api.call("GET", "/api/backtests/history", query=bad).status == 422, bad
 
 
+def test_given_an_unknown_strategy_filter_then_422_naming_the_known_ones(api):
+    reply = api.call("GET", "/api/backtests/history", query="strategy=nope")
+
+    assert reply.status == 422
+    [error] = reply.body["detail"]
+    assert error["loc"] == ["query", "strategy"]
+    assert "'nope'" in error["msg"] and "volume_long_candle" in error["msg"]
+
+
+def test_given_exactly_a_full_last_page_then_its_next_cursor_is_null(api):
+    ids = {api.call("POST", "/api/backtests/run-async", BODY).body["task_id"] for _ in range(4)}
+
+    first = api.call("GET", "/api/backtests/history", query="limit=2").body
+    last = api.call("GET", "/api/backtests/history",
+                    query=f"limit=2&cursor={first['next_cursor']}").body
+
+    assert first["next_cursor"] is not None and last["next_cursor"] is None
+    assert {i["task_id"] for i in first["items"] + last["items"]} == ids
+
+
 def test_given_an_enqueue_failure_then_500_and_the_task_is_failed_not_queued(api, aws, monkeypatch):
     from backtest_core.queue import JobQueue
 
@@ -214,3 +234,12 @@ def test_given_meta_routes_then_health_strategies_openapi_and_docs(api):
         405, {"detail": "Method Not Allowed"}, "GET")
     docs = api.call("GET", "/api/docs")
     assert docs.status == 200 and "swagger" in str(docs.body).lower()
+
+
+def test_given_a_numeric_string_param_when_submitted_then_the_task_keeps_the_number(api, svc):
+    body = {**BODY, "strategy": "volume_zone_breakout", "params": {"volume_window": "20"}}
+    reply = api.call("POST", "/api/backtests/run-async", body)
+
+    assert reply.status == 200, reply.body
+    record = svc.tasks.get(reply.body["task_id"], svc.clock())
+    assert record.request.params == {"volume_window": 20}

@@ -45,7 +45,9 @@ def test_given_the_last_representable_day_when_submitted_then_accepted(api):
 def test_given_a_boolean_for_a_number_or_a_number_for_a_boolean_then_422(api, path):
     cases = [({"fee_bps": True}, ["body", "fee_bps"]),
              ({"slippage_bps": False}, ["body", "slippage_bps"]),
-             ({"fee_bps": "5"}, ["body", "fee_bps"]),
+             ({"fee_bps": "yes"}, ["body", "fee_bps"]),
+             ({"params": {"include_wicks": "yes"}}, ["body", "params", "include_wicks"]),
+             ({"params": {"include_wicks": "true"}}, ["body", "params", "include_wicks"]),
              ({"params": {"volume_window": True}}, ["body", "params", "volume_window"]),
              ({"params": {"top_percentile": True}}, ["body", "params", "top_percentile"]),
              ({"params": {"include_wicks": 1}}, ["body", "params", "include_wicks"])]
@@ -122,3 +124,11 @@ def test_given_owner_and_key_sharing_a_separator_then_idempotency_keys_do_not_co
     again = api.call("POST", "/api/backtests/run-async", BODY,
                      headers={"idempotency-key": "x#K"}, token_sub="carol")
     assert again.body["task_id"] == first.body["task_id"]
+
+
+def test_given_a_numeric_string_fee_when_submitted_then_accepted_and_stored_as_a_number(api):
+    reply = api.call("POST", "/api/backtests/run-async", {**BODY, "fee_bps": "5"})
+
+    assert reply.status == 200, reply.body
+    status = api.call("GET", f"/api/backtests/status/{reply.body['task_id']}")
+    assert status.status == 200

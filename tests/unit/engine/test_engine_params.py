@@ -11,7 +11,7 @@ from backtest_engine.strategies import get, parse_params
 
 def test_given_numeric_strings_when_parsing_then_values_are_coerced():
     params = parse_params(get("volume_zone_breakout"),
-                          {"volume_window": "10", "top_percentile": "0.3", "include_wicks": "false"})
+                          {"volume_window": "10", "top_percentile": "0.3", "include_wicks": False})
     assert (params.volume_window, params.top_percentile, params.include_wicks) == (10, 0.3, False)
 
 
@@ -81,6 +81,6 @@ def test_given_registry_when_listing_catalog_then_both_strategies_with_spec_defa
 
 
 def test_given_params_when_running_then_document_echoes_the_requested_keys_validated():
-    doc = run_rows("volume_zone_breakout", {"volume_window": "3", "include_wicks": "true"},
+    doc = run_rows("volume_zone_breakout", {"volume_window": "3", "include_wicks": True},
                    EXAMPLE_A)
     assert doc["params"] == {"volume_window": 3, "include_wicks": True}

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from backtest_contract.registry import BUILTIN_NAMES
 from backtest_core.errors import ResultNotFound, TaskNotFound, ValidationFailed
 from backtest_core.models import HistoryItem, HistoryPage, StatusView, TaskRecord, TaskStatus
 from backtest_core.services import Services
@@ -140,6 +141,8 @@ def history(
 ) -> HistoryPage:
     """The owner's tasks, newest first; filters apply before the page is cut to ``limit``."""
     start_key = _decode_cursor(cursor, owner)
+    if strategy is not None:
+        _check_strategy(strategy, owner, svc)
     now = svc.clock()
     items: list[HistoryItem] = []
     for _ in range(MAX_PAGES_PER_CALL):  # bounded: rare filters return a cursor, not a timeout
@@ -151,7 +154,19 @@ def history(
         start_key = last_key
         if not last_key or len(items) >= limit:
             break
+    if start_key and len(items) >= limit:  # a full page: null cursor when nothing follows
+        more, _ = svc.tasks.page_for_owner(owner, 1, start_key)
+        start_key = start_key if more else None
     return HistoryPage(items=items, next_cursor=_encode_cursor(start_key))
+
+
+def _check_strategy(name: str, owner: str, svc: Services) -> None:
+    """422 for a strategy filter that names neither a built-in nor a saved strategy."""
+    if name in BUILTIN_NAMES or svc.strategies.get(owner, name) is not None:
+        return
+    known = [*BUILTIN_NAMES, *(s.name for s in svc.strategies.list(owner))]
+    raise ValidationFailed.single(["query", "strategy"],
+                                  f"Unknown strategy {name!r}; available: {', '.join(known)}")
 
 
 def _matches(record: TaskRecord, strategy: str | None, status_filter: TaskStatus | None) -> bool:

@@ -63,8 +63,13 @@ def resolve_request(request: BacktestRequest, owner: str,
                 f"Unknown strategy {request.strategy!r}; available: {', '.join(known)}")
         request = request.model_copy(update={"strategy": None, "definition": saved.document})
     ref = resolve(request.strategy, request.definition)
-    params = validate_params(ref, request.params)
-    check_position(ref, params, request.position)
+    validated = validate_params(ref, request.params)
+    check_position(ref, validated, request.position)
+    # The given keys only, with their validated values: the task record, the result and a
+    # sweep's leaderboard echo 20 for "20" (README, "Input values").
+    params = {key: validated.get(key, value) for key, value in (request.params or {}).items()}
+    if params != request.params:
+        request = request.model_copy(update={"params": params})
     return request, ref
 
 
