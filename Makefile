@@ -9,7 +9,7 @@ WORKERS ?= 2
 
 .PHONY: help install run test lint check-deps cfn-lint unit integration e2e bench bench-api bench-sweep \
         sizes build build-check deploy sam-validate fuzz localstack-test clean browser \
-        console-deploy bench-startup bench-pbo
+        console-deploy bench-startup bench-pbo bench-sim
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -58,6 +58,10 @@ e2e: $(STAMP) ## end-to-end over HTTP (API_URL + AWS_ENDPOINT_URL point it at an
 
 bench: $(STAMP) ## engine throughput figures (uses ../shared/data when present)
 	$(BIN)/python bench/bench_engine.py
+	$(BIN)/python bench/bench_sim.py
+
+bench-sim: $(STAMP) ## simulator: vectorised vs per-row loop (1M bars) and a 20-symbol shared portfolio
+	$(BIN)/python bench/bench_sim.py
 
 bench-api: $(STAMP) ## load figures against the local stack
 	$(BIN)/python bench/bench_api.py

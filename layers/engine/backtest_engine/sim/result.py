@@ -62,12 +62,8 @@ def assemble(lanes: list[Lane], book: Ledger, timeline_ns: np.ndarray, capital: 
         ("lane", np.int64), ("entry_bar", np.int64), ("exit_bar", np.int64),
         ("entry_price", np.float64), ("exit_ref", np.float64), ("reason", np.int8),
         ("quantity", np.float64), ("entry_notional", np.float64), ("proceeds", np.float64))}
-    positions = np.arange(n)
-    last_event = np.searchsorted(np.asarray(book.cash_time, dtype=np.int64), positions,
-                                 side="right") - 1
     cash_after = np.asarray(book.cash_after, dtype=np.float64)
-    equity = (np.where(last_event >= 0, cash_after[np.maximum(last_event, 0)], capital)
-              if cash_after.shape[0] else np.full(n, float(capital)))
+    equity = _cash_at(np.asarray(book.cash_time, dtype=np.int64), cash_after, n, capital)
     exposed = np.zeros(n, dtype=bool)
     for li, lane in enumerate(lanes):
         mine = np.flatnonzero(cols["lane"] == li)
@@ -104,15 +100,30 @@ def assemble(lanes: list[Lane], book: Ledger, timeline_ns: np.ndarray, capital: 
         pnl=pnl, return_pct=return_pct)
 
 
+def _cash_at(cash_time: np.ndarray, cash_after: np.ndarray, n: int,
+             capital: float) -> np.ndarray:
+    """Cash after every timeline position: the last cash event at or before it (events are
+    in time order), ``capital`` before the first. O(n), no search per bar."""
+    if not cash_after.shape[0]:
+        return np.full(n, float(capital))
+    times, first = np.unique(cash_time[::-1], return_index=True)  # last event of each time
+    last = np.full(n, -1, dtype=np.int64)
+    last[times] = cash_time.shape[0] - 1 - first
+    last = np.maximum.accumulate(last)
+    return np.where(last >= 0, cash_after[np.maximum(last, 0)], capital)
+
+
 def _marked(lane: Lane, entry_bar: np.ndarray, exit_bar: np.ndarray,
             quantity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(units × close, held) after each close of bars lo … hi−1; a position is held after
     the closes of bars entry … exit−1 (one position at a time, so trades are in bar order)."""
-    bars = np.arange(lane.lo, lane.hi)
-    k = np.searchsorted(entry_bar, bars, side="right") - 1
+    size = lane.hi - lane.lo
+    if not entry_bar.shape[0]:
+        return np.zeros(size), np.zeros(size, dtype=bool)
+    starts = np.zeros(size, dtype=np.int64)
+    starts[entry_bar - lane.lo] = 1  # entry bars of one lane are distinct and increasing
+    k = np.cumsum(starts) - 1  # the last trade entered at or before each bar
     safe = np.maximum(k, 0)
-    held = (k >= 0) & (bars < exit_bar[safe]) if entry_bar.shape[0] else np.zeros(
-        bars.shape[0], dtype=bool)
-    units = np.where(held, quantity[safe], 0.0) if entry_bar.shape[0] else np.zeros(
-        bars.shape[0])
+    held = (k >= 0) & (np.arange(lane.lo, lane.hi) < exit_bar[safe])
+    units = np.where(held, quantity[safe], 0.0)
     return units * lane.bars.close[lane.lo: lane.hi], held
