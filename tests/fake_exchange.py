@@ -60,6 +60,7 @@ def btc_candles() -> list[Candle]:
 class FakeUpbit:
     candles: dict[str, list[Candle]]  # market id (KRW-BTC) → candles, any order
     status_on: dict[int, int] = field(default_factory=dict)
+    json_error_on: set[int] = field(default_factory=set)  # these 429s carry Upbit's JSON body
     duplicate_on: set[int] = field(default_factory=set)
     fail_from: int | None = None
     requests: list[dict[str, str]] = field(default_factory=list)
@@ -112,6 +113,9 @@ class FakeUpbit:
                 number = len(self.requests)
             status = self._fault(number)
             self.served_statuses.append(status)
+            if status == 429 and number in self.json_error_on:
+                return status, json.dumps({"error": {"name": "too_many_requests",
+                                                     "message": "Too many API requests."}})
             if status != 200:
                 return status, "Too many API requests." if status == 429 else "Server error"
             period_ms = _period_ms(parts[3:])

@@ -62,7 +62,9 @@ class ExchangeClient:
         self.exchange: Any = getattr(ccxt, name)({"enableRateLimit": True, "timeout": timeout_ms})
         if api_base:
             self.exchange.urls["api"] = rebase_urls(self.exchange.urls["api"], api_base)
-        self.base_url = api_base or _first_url(self.exchange.urls["api"])
+        hostname = str(getattr(self.exchange, "hostname", None) or "")
+        self.base_url = api_base or _first_url(self.exchange.urls["api"]).replace(
+            "{hostname}", hostname)
         self.retry = retry
         self.requests = 0
         self._sleep = sleep
@@ -109,7 +111,7 @@ class ExchangeClient:
             for attempt in retrying:
                 with attempt:
                     self.requests += 1
-                    return fn(*args)
+                    return _rate_limit_as_network_error(fn, *args)
         except ccxt.NetworkError as exc:
             attempts = self.retry.max_retries + 1
             raise ExchangeUnreachable(
@@ -121,6 +123,19 @@ class ExchangeClient:
             raise IngestError(f"{self.name} refused the request: {type(exc).__name__}: "
                               f"{_short(exc)}") from None
         raise AssertionError("unreachable")  # pragma: no cover - Retrying returns or raises
+
+
+def _rate_limit_as_network_error(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)``; a 429 whose JSON body ccxt turned into a plain ExchangeError (Upbit:
+    ``{"error": {"name": "too_many_requests"}}``, raised before the status is looked at)
+    becomes RateLimitExceeded, a NetworkError, so it is backed off and retried like any
+    429 (docs/data.md)."""
+    try:
+        return fn(*args)
+    except ccxt.ExchangeError as exc:
+        if not isinstance(exc, ccxt.NetworkError) and "too_many_requests" in str(exc):
+            raise ccxt.RateLimitExceeded(str(exc)) from exc
+        raise
 
 
 def rebase_urls(urls: Any, api_base: str) -> Any:

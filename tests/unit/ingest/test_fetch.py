@@ -51,6 +51,20 @@ def candle_requests(fake: FakeUpbit) -> list[str]:
     return [r["to"] for r in fake.requests]
 
 
+def test_given_a_429_with_upbits_json_error_body_when_fetched_then_it_is_retried(
+    upbit: FakeUpbit, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    upbit.status_on, upbit.json_error_on = {2: 429}, {2}
+
+    doc = run_json(fetch(upbit.url, tmp_path), capsys)
+
+    assert upbit.served_statuses[:3] == [200, 429, 200]
+    assert candle_requests(upbit)[1] == candle_requests(upbit)[2]  # the same page again
+    want = expected(datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 26, tzinfo=UTC))
+    assert stored(tmp_path, "BTC_KRW/1H/2024.parquet") == want
+    assert doc["symbols"][0]["rows"] == len(want)
+
+
 def test_given_a_429_an_overlapping_page_and_a_gap_when_fetched_then_rows_are_exact_and_reported(
     upbit: FakeUpbit, tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -259,3 +273,11 @@ def test_given_until_before_since_when_fetched_then_one_line_and_no_request(
     assert code == 1
     assert capsys.readouterr().err == "error: --since must be before or equal to --until\n"
     assert upbit.requests == []
+
+
+def test_given_no_api_base_then_the_exchange_url_names_its_real_host() -> None:
+    from backtest_ingest.exchanges import ExchangeClient
+
+    client = ExchangeClient("upbit")
+    assert "{hostname}" not in client.base_url
+    assert client.base_url.startswith("https://") and client.exchange.hostname in client.base_url
