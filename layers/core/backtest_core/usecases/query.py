@@ -141,8 +141,6 @@ def history(
 ) -> HistoryPage:
     """The owner's tasks, newest first; filters apply before the page is cut to ``limit``."""
     start_key = _decode_cursor(cursor, owner)
-    if strategy is not None:
-        _check_strategy(strategy, owner, svc)
     now = svc.clock()
     items: list[HistoryItem] = []
     for _ in range(MAX_PAGES_PER_CALL):  # bounded: rare filters return a cursor, not a timeout
@@ -154,6 +152,8 @@ def history(
         start_key = last_key
         if not last_key or len(items) >= limit:
             break
+    if strategy is not None and not items and cursor is None:
+        _check_strategy(strategy, owner, svc)  # a deleted saved strategy still has history
     if start_key and len(items) >= limit:  # a full page: null cursor when nothing follows
         more, _ = svc.tasks.page_for_owner(owner, 1, start_key)
         start_key = start_key if more else None
@@ -161,7 +161,8 @@ def history(
 
 
 def _check_strategy(name: str, owner: str, svc: Services) -> None:
-    """422 for a strategy filter that names neither a built-in nor a saved strategy."""
+    """422 for a filter that matches nothing and names neither a built-in nor a saved
+    strategy."""
     if name in BUILTIN_NAMES or svc.strategies.get(owner, name) is not None:
         return
     known = [*BUILTIN_NAMES, *(s.name for s in svc.strategies.list(owner))]
