@@ -154,6 +154,7 @@ def print_status(console: Console, doc: Mapping[str, Any]) -> None:
         ("task", doc.get("task_id")),
         ("status", doc.get("status")),
         ("stage", doc.get("stage")),
+        ("attempt", doc.get("attempt") if int(doc.get("attempt") or 0) > 1 else None),
         ("progress", None if progress is None else f"{fmt_num(progress, 1, 100.0)} %"),
         ("symbols", _symbols_done(doc)),
         ("created", doc.get("created_at")),

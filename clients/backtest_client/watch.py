@@ -60,6 +60,8 @@ def wait_with_progress(
             stage = doc.get("stage") or doc.get("status") or ""
             if doc.get("shards_total"):  # a sweep or fanned-out run: shards finished
                 stage = f"shards {doc.get('shards_done', 0)}/{doc['shards_total']}"
+            if int(doc.get("attempt") or 0) > 1:  # a retry says so (docs/operations.md)
+                stage = f"{stage} (attempt {doc['attempt']})"
             if doc.get("status") in ("failed", "cancelled"):
                 stage = str(doc["status"])
             bar.update(bar_id, completed=percent, stage=stage)

@@ -389,6 +389,7 @@ class StatusView(BaseModel):
     kind: TaskKind = "backtest"
     shards_total: int = Field(default=0, description="Fan-out shards (0: not fanned out)")
     shards_done: int = 0
+    attempt: int = Field(default=0, description="Attempts so far (2+: a retry)")
 
 
 class HistoryItem(BaseModel):

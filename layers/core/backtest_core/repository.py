@@ -222,12 +222,12 @@ class TaskRepository:
         over as attempt + 1): only while that attempt's lease is still expired and no
         re-send happened after ``not_since`` (epoch seconds)."""
         return self._update(
-            task_id, "SET requeued_at = :epoch",
+            task_id, "SET requeued_at = :epoch, stage = :retrying",
             "#s = :running AND attempt = :attempt AND lease_expires_at < :epoch "
             "AND (attribute_not_exists(requeued_at) OR requeued_at <= :since) "
             "AND expires_at > :epoch",
             {":epoch": epoch_s(now), ":running": "running", ":attempt": attempt,
-             ":since": not_since},
+             ":since": not_since, ":retrying": "retrying"},
         )
 
     def fail_abandoned(self, task_id: str, attempt: int, error: str, now: datetime) -> TaskRecord:

@@ -21,7 +21,7 @@ class Settings(BaseModel):
     data_prefix: str = "data/"
     results_prefix: str = "results/"
     task_ttl_hours: float = Field(default=168, gt=0)
-    lease_seconds: int = Field(default=60, ge=5)
+    lease_seconds: int = Field(default=20, ge=5)  # renewed every third (docs/operations.md)
     visibility_timeout_s: int = Field(default=5400, ge=0, le=43200,
                                       description="the jobs queue's VisibilityTimeout")
     max_receives: int = Field(default=3, ge=1, description="the jobs queue's maxReceiveCount")

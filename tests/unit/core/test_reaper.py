@@ -195,3 +195,21 @@ def test_given_the_last_attempt_failed_transiently_when_reaped_then_its_error_is
     assert reap(svc).failed == 1
     assert svc.tasks.get("t1", clock()).error == (
         "Backtest failed after 3 attempts: ThrottlingException: slow down")
+
+
+def test_given_an_expired_lease_when_reaped_then_status_says_retrying_until_attempt_2_moves_on(
+    aws, svc, clock
+):
+    from backtest_core.usecases.query import status_view
+
+    _running(svc, clock)
+    svc.tasks.progress("t1", 1, 0.4, "running_strategy", 0, clock(), LEASE_S)
+    clock.advance(seconds=LEASE_S + 1)
+
+    reap(svc)
+    requeued = status_view(svc.tasks.get("t1", clock()))
+    claimed = claim_attempt("t1", svc)
+
+    assert (requeued.stage, requeued.attempt) == ("retrying", 1)
+    assert claimed is not None and claimed.attempt == 2
+    assert (status_view(claimed).stage, status_view(claimed).attempt) == ("retrying", 2)

@@ -60,6 +60,7 @@ def status_view(record: TaskRecord) -> StatusView:
         symbols_done=record.symbols_done,
         result_url=f"/api/backtests/{record.task_id}" if completed else None, kind=record.kind,
         shards_total=record.shards_total, shards_done=record.shards_done,
+        attempt=record.attempt,
     )
 
 
