@@ -20,8 +20,8 @@ import statistics
 from datetime import datetime
 from typing import Any
 
-from backtest_contract.rules import document_version
 from backtest_contract.results import RESULT_VERSION
+from backtest_contract.rules import document_version
 from backtest_core.engine_port import StatsPort
 from backtest_core.models import SweepRequest
 from backtest_core.sweeps import expand_grid
