@@ -410,3 +410,52 @@ def test_given_a_cancel_mid_walk_forward_then_the_task_is_cancelled_once(fanout)
     assert record.shards_done == 0  # the walk-forward shard after the cancel did not count
     # a second cancel (the next shard's turn) answers cancelled again and changes nothing
     assert [o.status.value for o in outcomes] == ["cancelled", "cancelled"]
+
+
+RULE_SWEEP = {**{k: v for k, v in SWEEP.items() if k not in ("strategy", "params", "grid")},
+              "params": {}, "grid": {"rsi_len": [7, 14, 21], "level": [30, 40]}}
+
+
+@pytest.mark.parametrize("by", ["definition", "saved_name"])
+def test_given_a_grid_over_a_documents_params_when_swept_then_every_entry_equals_its_single_run(
+        fanout, by):
+    from backtest_contract.rules import document_version
+    from backtest_core.usecases.strategies import save
+
+    if by == "saved_name":
+        save("rsi_dip", RSI_DIP, "anonymous", fanout.svc)
+        body = {**RULE_SWEEP, "strategy": "rsi_dip"}
+    else:
+        body = {**RULE_SWEEP, "definition": RSI_DIP}
+    task_id = fanout.submit_sweep(body)
+
+    fanout.pump(fanout.execution_done(task_id))
+
+    assert fanout.record(task_id).status.value == "completed"
+    doc = fanout.result(task_id)
+    assert doc["combinations"] == 6 and len(doc["leaderboard"]) == 6
+    assert doc["definition"] == RSI_DIP and doc["definition_version"] == document_version(RSI_DIP)
+    assert sorted((e["params"]["rsi_len"], e["params"]["level"]) for e in doc["leaderboard"]) == [
+        (7, 30), (7, 40), (14, 30), (14, 40), (21, 30), (21, 40)]
+    traded = 0
+    for entry in doc["leaderboard"]:
+        for symbol, block in entry["per_symbol"].items():
+            single = _single_run(fanout, {**body, "params": entry["params"]}, symbol)
+            assert block["total_signals"] == len(single["signals"])
+            traded += block["total_signals"]
+            headline = {k: single["portfolio"][k] for k in block["portfolio"]}
+            assert block["portfolio"] == pytest.approx(headline, rel=1e-9)
+            assert block["win_rate"] == single["win_rate"]
+    assert traded > 0
+
+
+def _single_run(h: Harness, body: dict[str, Any], symbol: str) -> dict[str, Any]:
+    """The symbol's block of one run of ``body`` (a sweep body without its grid) with an
+    inline definition: the document a saved name resolves to."""
+    from backtest_core.models import BacktestRequest
+
+    run = {k: v for k, v in body.items() if k not in ("grid", "strategy")}
+    request = BacktestRequest.model_validate({**run, "definition": RSI_DIP, "symbols": [symbol]})
+    doc = h.engine.run(request, h.svc.candles, run_id="single", progress=lambda *_: None,
+                       should_cancel=lambda: False, environment="test")
+    return doc["symbols"][0]

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from backtest_contract.results import RESULT_VERSION
+from backtest_contract.rules import document_version
 from backtest_core.engine_port import StatsPort
 from backtest_core.models import SweepRequest
 from backtest_core.sweeps import expand_grid
@@ -80,6 +81,10 @@ def sweep_document(request: SweepRequest, run_id: str, docs: list[ShardDoc],
         "kind": "sweep",
         "run_id": run_id,
         "strategy": request.strategy_name,
+        # the stored (resolved) rule document, as in a run's result (docs/rules.md)
+        "definition": request.definition,
+        "definition_version": None if request.definition is None
+        else document_version(request.definition),
         "params": request.params,
         "grid": request.grid,
         "rank_by": request.rank_by,

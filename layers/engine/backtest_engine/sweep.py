@@ -260,9 +260,10 @@ def return_moments(equity: np.ndarray) -> dict[str, float]:
     if r.shape[0] < 2:
         return {"sharpe_per_bar": sharpe, "skewness": 0.0, "kurtosis": 3.0}
     d = r - float(np.mean(r))
-    m2 = float(np.mean(d * d))
+    d2 = d * d  # products, not ``**``: a float power per element is ~10× slower
+    m2 = float(np.mean(d2))
     if m2 <= 0 or not math.isfinite(m2):
         return {"sharpe_per_bar": sharpe, "skewness": 0.0, "kurtosis": 3.0}
     return {"sharpe_per_bar": sharpe,
-            "skewness": float(np.mean(d ** 3)) / m2 ** 1.5,
-            "kurtosis": float(np.mean(d ** 4)) / m2 ** 2}
+            "skewness": float(np.mean(d2 * d)) / m2 ** 1.5,
+            "kurtosis": float(np.mean(d2 * d2)) / m2 ** 2}

@@ -63,9 +63,8 @@ def test_given_a_saved_strategy_when_deleted_then_204_and_gone(api, aws):
 @pytest.mark.parametrize("name", ["volume_zone_breakout", "volume_long_candle"])
 def test_given_a_builtin_name_when_put_then_409(api, aws, name):
     reply = api.call("PUT", f"/api/strategies/{name}", {**DOC, "name": name})
-    assert reply.status in (409, 422), reply.body
-    if reply.status == 409:
-        assert name in reply.body["detail"]
+    assert reply.status == 409, reply.body
+    assert name in reply.body["detail"]
 
 
 def test_given_the_101st_strategy_when_put_then_409(api, aws):
@@ -157,3 +156,18 @@ def test_given_the_schema_route_then_a_2020_12_json_schema(api, aws):
     assert reply.status == 200
     assert reply.body["$schema"].endswith("2020-12/schema")
     assert "entry" in reply.body["properties"]
+
+
+@pytest.mark.parametrize(("grid", "loc", "word"), [
+    ({"rsi_len": [14, 300]}, ["body", "grid", "rsi_len", 1], "200"),  # above the param's max
+    ({"level": [30, "high"]}, ["body", "grid", "level", 1], "number"),
+    ({"bogus": [1]}, ["body", "grid", "bogus", 0], "bogus"),
+])
+def test_given_a_saved_name_and_a_bad_grid_value_when_swept_then_422_naming_key_and_index(
+        api, aws, grid, loc, word):
+    api.call("PUT", "/api/strategies/rsi_dip", DOC)
+    body = {**RUN, "strategy": "rsi_dip", "grid": grid}
+    reply = api.call("POST", "/api/sweeps/run-async", body)
+    assert reply.status == 422, reply.body
+    item = reply.body["detail"][0]
+    assert item["loc"] == loc and word in item["msg"], item
