@@ -179,7 +179,7 @@ def test_given_history_filters_and_bad_queries(api):
     ).encode()).decode()
     half = base64.urlsafe_b64encode(b'{"task_id": {"S": "x"}}').decode()
     for bad in ("limit=0", "limit=101", "status=lost", "cursor=garbage", f"cursor={foreign}",
-                f"cursor={half}"):
+                f"cursor={half}", "strategy="):
         assert api.call("GET", "/api/backtests/history", query=bad).status == 422, bad
 
 

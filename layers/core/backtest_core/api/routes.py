@@ -108,7 +108,7 @@ def cancel_task(task_id: TaskId) -> TaskCreated:
 def get_history(
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
-    strategy: Annotated[str | None, Query(max_length=100)] = None,
+    strategy: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
     status: Annotated[TaskStatus | None, Query()] = None,
 ) -> HistoryPage:
     return query.history(owner_of(history_router), services(), limit, cursor, strategy, status)

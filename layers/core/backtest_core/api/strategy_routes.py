@@ -19,6 +19,10 @@ from backtest_core.services import services
 from backtest_core.usecases import strategies as uc
 
 strategies_router = Router()
+# The body's full shape is published once, at GET /api/strategies/schema; the limits across
+# its fields (declared $names, node count, depth) are beyond JSON Schema: 422 names the path.
+DOCUMENT_DESCRIPTION = ("A rule document (JSON Schema: GET /api/strategies/schema; "
+                        "docs/rules.md); 422 names the path of what is wrong")
 StrategyPathName = Annotated[str, Path(pattern=STRATEGY_NAME_PATTERN)]
 
 
@@ -58,7 +62,9 @@ def _schema_json() -> str:
     tags=["strategies"], responses=responses(StrategySaved, 401, 409, 413),
 )
 def put_strategy(name: StrategyPathName,
-                 document: Annotated[dict[str, Any], Body(embed=False)]) -> StrategySaved:
+                 document: Annotated[dict[str, Any], Body(
+                     embed=False, description=DOCUMENT_DESCRIPTION,
+                     json_schema_extra={"required": ["name", "entry"]})]) -> StrategySaved:
     owner = owner_of(strategies_router)
     raw = strategies_router.current_event.decoded_body or ""
     limit = uc.MAX_DOCUMENT_BYTES
