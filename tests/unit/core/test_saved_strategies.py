@@ -171,3 +171,21 @@ def test_given_a_saved_name_and_a_bad_grid_value_when_swept_then_422_naming_key_
     assert reply.status == 422, reply.body
     item = reply.body["detail"][0]
     assert item["loc"] == loc and word in item["msg"], item
+
+
+@pytest.mark.parametrize(("position", "loc"), [
+    ({"stop_loss_pct": 2}, ["body", "position", "stop_loss_pct"]),
+    ({"take_profit": {"rr": 2}}, ["body", "position", "take_profit", "rr"]),
+])
+def test_given_a_document_with_an_invalid_position_when_put_then_422_at_it_and_not_saved(
+        api, aws, position, loc):
+    reply = api.call("PUT", "/api/strategies/rsi_dip", {**DOC, "position": position})
+    assert reply.status == 422, reply.body
+    assert loc in [d["loc"] for d in reply.body["detail"]]
+    assert api.call("GET", "/api/strategies/rsi_dip").status == 404
+
+
+def test_given_a_document_with_a_valid_position_when_put_then_saved(api, aws):
+    doc = {**DOC, "position": {"stop_loss": {"pct": 3}, "take_profit": {"rr": 2}}}
+    assert api.call("PUT", "/api/strategies/rsi_dip", doc).status == 200
+    assert api.call("GET", "/api/strategies/rsi_dip").body == doc

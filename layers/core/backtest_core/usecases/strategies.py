@@ -82,6 +82,17 @@ def check_position(ref: StrategyRef, params: dict[str, Any], position: Any) -> N
         raise body_errors(exc) from None
 
 
+def check_document_position(ref: StrategyRef) -> None:
+    """ValidationFailed at ``["body", "position", ...]`` when a document's own ``position``
+    (with its parameters' defaults) is not a valid position: a saved document must run as
+    saved (docs/rules.md, "Saved strategies")."""
+    try:
+        resolve_position(ref, ref.validate_params({}), None)
+    except ParamsInvalid as exc:  # loc ["definition", "position", ...]: the body is the document
+        raise ValidationFailed([{**e, "loc": ["body", *e["loc"][1:]]} for e in exc.errors]
+                               ) from None
+
+
 def save(name: str, document: Any, owner: str, svc: Services) -> dict[str, Any]:
     """Save ``document`` as ``name``: ``{name, version, created_at}``."""
     check_size(document)
@@ -89,6 +100,7 @@ def save(name: str, document: Any, owner: str, svc: Services) -> dict[str, Any]:
         raise StrategyConflict(f"{name!r} is the name of a built-in strategy" if name in
                                BUILTIN_NAMES else f"{name!r} is a reserved name")
     ref = document_ref(document)
+    check_document_position(ref)
     if ref.name != name:
         raise ValidationFailed.single(
             ["body", "name"], f"the document's name {ref.name!r} differs from the path's "
