@@ -2,7 +2,8 @@
 
 Skipped, with the reason, when no Chromium is installed (`make test` installs the Debian
 package `chromium` when apt-get is usable). Screenshots go to pytest's tmp directory;
-``UPDATE_DOCS_SCREENSHOT=1`` also writes docs/console.png (the README's picture).
+``UPDATE_DOCS_SCREENSHOT=1`` also writes docs/console.png (the README's picture: the result
+view of the run with a stop).
 """
 
 from __future__ import annotations
@@ -84,8 +85,6 @@ def test_given_the_console_when_a_backtest_is_submitted_then_progress_result_and
     shot = tmp_path / "console-result.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
-    if os.environ.get("UPDATE_DOCS_SCREENSHOT") == "1":
-        page.screenshot(path=str(ROOT / "docs" / "console.png"), full_page=True)
 
 
 def test_given_a_heavy_run_when_cancel_is_clicked_then_the_page_shows_cancelled(
@@ -197,7 +196,9 @@ def test_given_an_unknown_task_in_history_then_not_found_is_shown(page):
     assert error.inner_text() == "Not found (404)\nTask not found: gone-1"
 
 
-STOP_BODY = {"strategy": "volume_zone_breakout", "params": {"volume_window": 20},
+STOP_BODY = {"strategy": "volume_zone_breakout",
+             "params": {"volume_window": 100, "top_percentile": 0.05, "breakout_buffer": 0.01,
+                        "hold_period_bars": 24},
              "symbols": ["BTC_KRW", "ETH_KRW"], "start_date": "2024-01-01",
              "end_date": "2024-06-30", "timeframe": "1h",
              "position": {"stop_loss": {"pct": 2}, "take_profit": {"pct": 4}}}
@@ -276,6 +277,9 @@ def test_given_a_run_with_a_stop_when_its_result_is_opened_then_candles_markers_
     assert float(rows[0]["pnl"]) == pytest.approx(trades[0]["pnl"])
 
     page.screenshot(path=str(tmp_path / "console-result-view.png"), full_page=True)
-    if os.environ.get("UPDATE_DOCS_SCREENSHOT") == "1":
-        page.screenshot(path=str(ROOT / "docs" / "console.png"), full_page=True)
+    if os.environ.get("UPDATE_DOCS_SCREENSHOT") == "1":  # the README's picture
+        page.locator("#result-card").screenshot(path=str(ROOT / "docs" / "console.png"))
     assert problems == []
+    icon = page.request.get(live_stack.api_url + "/favicon.ico")  # what browsers ask without <link>
+    assert icon.status == 200 and icon.headers["content-type"].startswith("image/")
+    assert page.locator("link[rel=icon]").get_attribute("href") == "favicon.svg"
