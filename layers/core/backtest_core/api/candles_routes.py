@@ -71,10 +71,12 @@ class CandlesView(BaseModel):
     tags=["data"], responses=responses(CandlesView, 401, 404, 500), compress=True,
 )
 def get_candles(
-    symbol: Annotated[str, Query(pattern=SYMBOL_PATTERN, description="e.g. BTC_KRW")],
-    timeframe: Annotated[str, Query(pattern=f"^({'|'.join(TIMEFRAMES)})$")],
-    start_date: Annotated[Day, Query(description="first day, YYYY-MM-DD (UTC)")],
-    end_date: Annotated[Day, Query(description="last day, included whole, YYYY-MM-DD (UTC)")],
+    symbol: Annotated[str, Query(pattern=SYMBOL_PATTERN, examples=["BTC_KRW"])],
+    timeframe: Annotated[str, Query(pattern=f"^({'|'.join(TIMEFRAMES)})$", examples=["1h"])],
+    start_date: Annotated[Day, Query(description="first day, YYYY-MM-DD (UTC)",
+                                               examples=["2024-01-01"])],
+    end_date: Annotated[Day, Query(description="last day, included whole, YYYY-MM-DD (UTC)",
+                                             examples=["2024-01-31"])],
     max_points: Annotated[int, Query(ge=100, le=5000, description="most points returned")] = (
         MAX_POINTS_DEFAULT),
 ) -> Response[Any]:
