@@ -279,6 +279,13 @@ def test_given_a_run_with_a_stop_when_its_result_is_opened_then_candles_markers_
     page.screenshot(path=str(tmp_path / "console-result-view.png"), full_page=True)
     if os.environ.get("UPDATE_DOCS_SCREENSHOT") == "1":  # the README's picture
         page.locator("#result-card").screenshot(path=str(ROOT / "docs" / "console.png"))
+
+    other = summary["symbols"][1]["portfolio"]["trade_log"]  # the second symbol's own trades
+    page.locator("#chart-symbol").select_option("1")
+    page.wait_for_function("n => document.querySelector('[data-testid=price-chart]')"
+                           ".dataset.markers === String(n)", arg=2 * len(other))
+    assert table.locator("tr").count() == len(other) + 1
+    assert "ETH_KRW" in page.locator("#price-note").inner_text()
     assert problems == []
     icon = page.request.get(live_stack.api_url + "/favicon.ico")  # what browsers ask without <link>
     assert icon.status == 200 and icon.headers["content-type"].startswith("image/")
