@@ -55,7 +55,9 @@ async function watch(taskId) {
 
 async function openResult(taskId) {
   try {
-    showResult(await api("GET", `/api/backtests/${encodeURIComponent(taskId)}`));
+    // the summary view: no signals or performance curve, at most 1,000 trades per log
+    const doc = await api("GET", `/api/backtests/${encodeURIComponent(taskId)}?view=summary`);
+    await showResult(doc, taskId);
   } catch (err) {
     showError(describeError(err));
   }

@@ -17,7 +17,7 @@ export function follow(taskId, onUpdate, onMode) {
   async function poll() {
     if (stopped) return;
     try {
-      const doc = await api("GET", `/api/backtests/status/${encodeURIComponent(taskId)}`);
+      const doc = await api("GET", `/api/backtests/status/${encodeURIComponent(taskId)}?view=summary`);
       onUpdate(doc);
       if (TERMINAL.has(doc.status)) return finish(doc);
     } catch (err) {

@@ -1,5 +1,5 @@
-// The result view: per-symbol metrics + charts, or a sweep's leaderboard and heatmap.
-import { drawSymbol } from "./charts.js";
+// The result view: a plain run (resultview.js) or a sweep's leaderboard and heatmap.
+import { showPlainResult } from "./resultview.js";
 
 const $ = (id) => document.getElementById(id);
 const fmt = (v, digits = 2, scale = 1) => (v === null || v === undefined || Number.isNaN(v)
@@ -19,7 +19,8 @@ function table(el, head, rows) {
   }
 }
 
-export function showResult(doc) {
+// `doc`: the ?view=summary document; `runId` (default: its run_id) names its downloads.
+export function showResult(doc, runId = doc.run_id) {
   $("result-card").hidden = false;
   $("result-title").textContent = `${doc.strategy} ${doc.timeframe} ${doc.start_date} … ${doc.end_date}`;
   const failed = (doc.failed_symbols || []).map((f) => `${f.symbol}: ${f.reason}`).join("; ");
@@ -29,19 +30,7 @@ export function showResult(doc) {
   if (sweep) return showSweep(doc, failed);
   $("result-summary").textContent = `${doc.total_signals} signals · ${fmt(doc.execution_time, 2)} s`
     + (failed ? ` · failed: ${failed}` : "");
-  table($("result-table"),
-        ["Symbol", "Signals", "Win rate %", "Avg return %", "Max DD (pts)", "Trades",
-         "Total return %", "Buy & hold %", "Sharpe", "Exposure %"],
-        doc.symbols.map((s) => [s.symbol, s.signals.length, fmt(s.win_rate, 1, 100),
-          fmt(s.avg_return, 3), fmt(s.max_drawdown, 3), s.portfolio.trades,
-          fmt(s.portfolio.total_return_pct), fmt(s.portfolio.buy_and_hold_return_pct),
-          fmt(s.portfolio.sharpe), fmt(s.portfolio.exposure_pct, 1)]));
-  const pick = $("chart-symbol");
-  pick.replaceChildren(...doc.symbols.map((s, i) => new Option(s.symbol, String(i))));
-  const draw = () => drawSymbol(doc.symbols[Number(pick.value)], {
-    equity: $("equity-chart"), drawdown: $("drawdown-chart"), price: $("price-chart") });
-  pick.onchange = draw;
-  if (doc.symbols.length) draw();
+  return showPlainResult(doc, runId);
 }
 
 function showSweep(doc, failed) {

@@ -7,9 +7,9 @@ Rules (an import counts anywhere in a module: top level, inside a function, unde
 ``TYPE_CHECKING``, or as ``importlib.import_module("name")`` / ``__import__("name")`` with a
 literal name):
 
-- ``functions/<name>/``: first-party imports are ``backtest_core`` only; ``worker`` and
-  ``run_sync`` may also import ``backtest_engine``; ``ingest`` (the scheduled refresh) may
-  import ``backtest_engine`` and ``backtest_ingest``. Other functions import no pandas,
+- ``functions/<name>/``: first-party imports are ``backtest_core`` only; ``worker``,
+  ``run_sync`` and ``candles`` may also import ``backtest_engine``; ``ingest`` (the scheduled
+  refresh) may import ``backtest_engine`` and ``backtest_ingest``. Other functions import no pandas,
   numpy, ccxt or engine code, so their cold start stays small.
 - ``layers/core/backtest_core/``: never pandas, numpy, pyarrow, fastparquet, aws_xray_sdk or
   ``backtest_engine`` (the Fargate container's entry point, ``infra/fargate/entry.py``,
@@ -35,7 +35,7 @@ from pathlib import Path
 HEAVY = frozenset({"pandas", "numpy", "pyarrow", "fastparquet", "ccxt"})
 FIRST_PARTY = frozenset({"backtest_contract", "backtest_core", "backtest_engine",
                          "backtest_ingest", "backtest_client", "infra"})
-ENGINE_FUNCTIONS = frozenset({"worker", "run_sync"})
+ENGINE_FUNCTIONS = frozenset({"worker", "run_sync", "candles"})
 INGEST_FUNCTIONS = frozenset({"ingest"})
 
 CORE_FORBIDDEN = HEAVY | {"aws_xray_sdk", "backtest_engine", "backtest_ingest", "backtest_client"}

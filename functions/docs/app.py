@@ -8,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 
 from backtest_core.api import routes
+from backtest_core.api.candles_routes import candles_router
 from backtest_core.api.data_routes import data_router
 from backtest_core.api.resolver import API_TITLE, API_VERSION, make_resolver
 from backtest_core.api.strategy_routes import strategies_router
@@ -16,7 +17,7 @@ from backtest_core.observability import logger
 
 app = make_resolver(
     routes.health_router, routes.submit_router, routes.status_router, routes.cancel_router,
-    routes.history_router, routes.results_router, data_router, strategies_router,
+    routes.history_router, routes.results_router, data_router, candles_router, strategies_router,
     run_sync_router,
 )
 app.enable_swagger(path="/api/docs", title=API_TITLE, version=API_VERSION)

@@ -16,7 +16,8 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONSOLE_DIR = REPO_ROOT / "console"
 _TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
-          ".html": "text/html; charset=utf-8", ".png": "image/png", ".svg": "image/svg+xml"}
+          ".html": "text/html; charset=utf-8", ".png": "image/png", ".svg": "image/svg+xml",
+          ".ico": "image/x-icon"}
 
 
 def config_js(api_url: str, ws_url: str) -> str:

@@ -84,6 +84,13 @@ class StrategyNotFound(BacktestError):
         super().__init__(f"Strategy not found: {name}")
 
 
+class CandlesNotFound(BacktestError):
+    """GET /api/candles of a symbol or timeframe the data store does not hold (the message
+    names what it holds)."""
+
+    status = 404
+
+
 class StrategyConflict(BacktestError):
     """Saving under a built-in's name, or past the owner's limit."""
 

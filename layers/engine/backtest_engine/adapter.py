@@ -11,6 +11,8 @@ import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import date
+from typing import Any
 
 from backtest_core.aggregate import shard_failure
 from backtest_core.engine_port import CancelFn, CandleSource, Document, PboOutcome, ProgressFn
@@ -18,6 +20,7 @@ from backtest_core.errors import PermanentTaskError, TaskCancelled
 from backtest_core.models import BacktestRequest, SweepRequest
 from backtest_core.sweeps import ShardSpec
 
+from .chart import chart_candles
 from .errors import BacktestCancelled, EngineError
 from .progress import Progress
 from .runner import RunSpec, assemble_fanout, run_backtest, run_shard
@@ -60,6 +63,13 @@ class Engine:
         with _mapped_errors():
             return assemble_fanout(_spec(request), shards, run_id=run_id, metadata=metadata,
                                    execution_time_s=execution_time_s, failure=shard_failure)
+
+    def chart_candles(self, reader: CandleSource, symbol: str, timeframe: str, start: date,
+                      end: date, max_points: int) -> dict[str, Any] | None:
+        """``GET /api/candles``: the merged candles (``chart.chart_candles``), None when
+        nothing is stored for ``symbol`` at ``timeframe``; an invalid file is permanent."""
+        with _mapped_errors():
+            return chart_candles(reader, symbol, timeframe, start, end, max_points)
 
     def deflated_sharpe(self, sr: float, bars: int, skewness: float, kurtosis: float,
                         variance: float, trials: int) -> float | None:

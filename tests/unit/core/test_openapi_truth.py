@@ -17,6 +17,7 @@ EXPECTED = {
     ("get", "/api/backtests/{run_id}/download"): {401, 404, 500},
     ("get", "/api/backtests/history"): {401, 500},
     ("post", "/api/backtests/run"): {401, 413, 500},
+    ("get", "/api/candles"): {401, 404, 500},
 }
 
 

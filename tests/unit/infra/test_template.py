@@ -23,6 +23,7 @@ SPEC_ROUTES = {
     ("GET", "/api/backtests/{run_id}/trades.csv"): "ResultsFunction",
     ("POST", "/api/backtests/run"): "RunSyncFunction",
     ("GET", "/api/data/inventory"): "DataFunction",  # SPEC §12
+    ("GET", "/api/candles"): "CandlesFunction",  # SPEC §17
     ("GET", "/api/strategies"): "StrategiesFunction",
     ("GET", "/api/strategies/schema"): "StrategiesFunction",  # rule documents
     ("GET", "/api/strategies/{name}"): "StrategiesFunction",
@@ -49,6 +50,7 @@ FUNCTION_DIRS = {
     "ResultsFunction": "functions/results",
     "RunSyncFunction": "functions/run_sync",
     "DataFunction": "functions/data",
+    "CandlesFunction": "functions/candles",
     "StrategiesFunction": "functions/strategies",
     "DocsFunction": "functions/docs",
     "WorkerFunction": "functions/worker",
@@ -60,7 +62,7 @@ FUNCTION_DIRS = {
     "ReaperFunction": "functions/reaper",
     "IngestFunction": "functions/ingest",
 }
-ENGINE_FUNCTIONS = {"WorkerFunction", "RunSyncFunction", "IngestFunction"}
+ENGINE_FUNCTIONS = {"WorkerFunction", "RunSyncFunction", "IngestFunction", "CandlesFunction"}
 CONTRACT_ENV_VARS = {
     "TASKS_TABLE",
     "IDEMPOTENCY_TABLE",
@@ -223,7 +225,7 @@ def test_given_any_function_then_it_has_the_core_layer(template):
         assert {"Ref": "CoreLayer"} in effective_layers(template, fn), fid
 
 
-def test_given_the_engine_layer_then_only_worker_and_run_sync_have_it(template):
+def test_given_the_engine_layer_then_only_the_functions_reading_candles_have_it(template):
     with_engine = {
         fid
         for fid, fn in functions(template).items()
