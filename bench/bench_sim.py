@@ -60,7 +60,7 @@ def best_of(repeats: int, fn):
 def main() -> None:
     bars = minute_bars("BTC_KRW", BARS, 7)
     part = head(bars, REFERENCE_BARS)
-    ref_s, ref = best_of(1, lambda: reference_symbol(part, RULE, FEE, SLIPPAGE))
+    ref_s, ref = best_of(3, lambda: reference_symbol(part, RULE, FEE, SLIPPAGE))
     mine = simulate_symbol(part, RULE, FEE, SLIPPAGE)
     same = (mine.trades == len(ref.trades)
             and mine.exit_bar.tolist() == [t.exit_bar for t in ref.trades]

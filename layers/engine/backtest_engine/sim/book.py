@@ -90,6 +90,8 @@ def run_book(lanes: list[Lane], rules: Rules, fee: float, slippage: float, capit
     """Simulate ``lanes`` on one cash pool of ``capital`` with ``rules.max_open`` slots.
     ``fee``/``slippage`` are fractions per side; ``fixed_quote`` is the fixed_quote notional
     in the pool's currency."""
+    if len(lanes) == 1:
+        return _run_lane(lanes[0], rules, fee, slippage, capital, fixed_quote)
     stage = _OPEN_ENTRY if rules.next_open else _CLOSE_ENTRY
     heap: list = []
     seq = 0
@@ -138,6 +140,64 @@ def run_book(lanes: list[Lane], rules: Rules, fee: float, slippage: float, capit
         heapq.heappush(heap, (exit_time, STAGE_OF_RANK[rank], 0.0, li, seq, _EXIT, t))
         seq += 1
         offer(li, bisect.bisect_right(lane.decision_list, exit_bar))
+    return book
+
+
+def _run_lane(lane: Lane, rules: Rules, fee: float, slippage: float, capital: float,
+              fixed_quote: float) -> Ledger:
+    """``run_book`` of one symbol: with one lane the events need no heap, they alternate
+    (an entry, its exit, the next candidate after the exit bar), and the position is
+    always flat when an entry is sized (equity = cash). Same arithmetic, same order."""
+    book, cash = Ledger(), capital
+    keep = (1 - slippage) * (1 - fee)
+    valid, decisions, plans = lane.valid, lane.decision_list, lane.plans
+    event_time, timeline_pos, lo = lane.event_time, lane.timeline_pos, lane.lo
+    sizing, value = rules.sizing, rules.sizing_value
+    entry_bar, exit_bar_col, entry_price = book.entry_bar, book.exit_bar, book.entry_price
+    exit_ref, reason_col, quantity = book.exit_ref, book.reason, book.quantity
+    entry_notional, proceeds_col = book.entry_notional, book.proceeds
+    cash_time, cash_after = book.cash_time, book.cash_after
+    exit_pos = []
+    k, size = 0, len(valid)
+    while k < size:
+        notional = 0.0
+        if valid[k]:
+            if sizing == "all_in":
+                notional = cash
+            elif sizing == "fixed_quote":
+                notional = min(cash, fixed_quote)
+            elif sizing == "fraction":
+                notional = min(cash, value * cash)
+            else:  # equal_slots
+                notional = min(cash, cash / rules.max_open)
+        if notional <= 0 or math.isnan(notional):
+            book.skipped_entries += 1
+            k += 1
+            continue
+        fill_bar, price, exit_bar, _, ref, reason = plans.get(k)
+        units = notional * (1 - fee) / price
+        proceeds = units * ref * keep
+        entry_bar.append(fill_bar)
+        exit_bar_col.append(exit_bar)
+        entry_price.append(price)
+        exit_ref.append(ref)
+        reason_col.append(reason)
+        quantity.append(units)
+        entry_notional.append(notional)
+        proceeds_col.append(proceeds)
+        cash -= notional
+        cash_time.append(event_time[k])
+        cash_after.append(cash)
+        cash += proceeds
+        exit_pos.append(exit_bar - lo)
+        cash_after.append(cash)
+        k = bisect.bisect_right(decisions, exit_bar)
+    book.lane = [0] * len(entry_bar)
+    # the exit times, between the entry times: (entry, exit) pairs in event order
+    exit_time = timeline_pos[np.asarray(exit_pos, dtype=np.int64)].tolist()
+    times = [0] * (2 * len(exit_time))
+    times[0::2], times[1::2] = cash_time, exit_time
+    book.cash_time = times
     return book
 
 

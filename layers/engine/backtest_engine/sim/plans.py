@@ -1,9 +1,12 @@
 """Exit plans of one symbol's candidate entries, resolved ahead in batches on demand.
 
 The book asks for the plan of candidates in increasing order; most of them are never
-asked for when entries cluster inside open positions. A miss resolves the next batch;
-its size follows how many candidates pass between two requests and how long positions
-last, so sparse masks are resolved many at a time and dense ones one by one.
+asked for when entries cluster inside open positions. Without price levels a plan costs
+a few array operations per candidate, so every candidate is resolved at once. With
+levels a miss resolves the next batch: one by one when many candidates pass between two
+requests and positions last long (each plan scans its position's bars, mostly for
+candidates that are never asked for), else a batch that doubles each time (up to
+``_MAX_BATCH``), so the fixed cost of a batch is paid a few times, not once per trade.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class PlanCache:
         self._ref: list = [0.0] * size
         self._reason: list = [0] * size
         self._gap, self._span, self._last_asked = 1.0, 1.0, -1
+        self._batch = _FIRST_BATCH if planner.rules.has_levels else max(size, 1)
 
     def get(self, k: int) -> tuple[int, float, int, int, float, int]:
         """(fill bar, fill price, exit bar, exit rank, exit reference price, reason) of
@@ -44,10 +48,11 @@ class PlanCache:
                 self._ref[k], self._reason[k])
 
     def _resolve(self, k: int) -> None:
-        if self._gap * self._span > _DENSE_CELLS:
+        if self.planner.rules.has_levels and self._gap * self._span > _DENSE_CELLS:
             size = 1
         else:
-            size = int(min(_MAX_BATCH, max(8, _FIRST_BATCH * self._gap)))
+            size = self._batch
+            self._batch = min(_MAX_BATCH, 2 * size) if self.planner.rules.has_levels else size
         stop = min(self.decisions.shape[0], k + size)
         plan = self.planner.plan(self.decisions[k:stop])
         self._fill_bar[k:stop] = plan.fill_bar.tolist()
