@@ -38,6 +38,7 @@ class Lane:
     decision_list: list = field(init=False)
     valid: list = field(init=False)
     priority_key: list = field(init=False)
+    event_pos: np.ndarray = field(init=False)  # timeline position of each candidate's fill
     event_time: list = field(init=False)
     plans: PlanCache = field(init=False)
 
@@ -55,7 +56,8 @@ class Lane:
             p = b.priority[self.decisions]
             self.priority_key = np.where(np.isnan(p), np.inf, -p).tolist()
         fills = self.decisions + 1 if self.rules.next_open else self.decisions
-        self.event_time = self.timeline_pos[fills - lo].tolist()
+        self.event_pos = self.timeline_pos[fills - lo]
+        self.event_time = self.event_pos.tolist()
         self.plans = PlanCache(planner, self.decisions)
 
     def last_close(self, time: int, stage: int) -> float:
@@ -69,7 +71,8 @@ class Lane:
 @dataclass
 class Ledger:
     """Trades in the order they were filled (``proceeds``: what the exit returns), the
-    skipped entries and the cash after each cash event (timeline position, cash)."""
+    skipped entries and the cash after each cash event (timeline position, cash); each
+    column a list or an array."""
 
     lane: list = field(default_factory=list)
     entry_bar: list = field(default_factory=list)
@@ -147,17 +150,13 @@ def _run_lane(lane: Lane, rules: Rules, fee: float, slippage: float, capital: fl
               fixed_quote: float) -> Ledger:
     """``run_book`` of one symbol: with one lane the events need no heap, they alternate
     (an entry, its exit, the next candidate after the exit bar), and the position is
-    always flat when an entry is sized (equity = cash). Same arithmetic, same order."""
+    always flat when an entry is sized (equity = cash). Same arithmetic, same order: only
+    the cash chain is a loop; the columns are gathered from the plans afterwards."""
     book, cash = Ledger(), capital
     keep = (1 - slippage) * (1 - fee)
-    valid, decisions, plans = lane.valid, lane.decision_list, lane.plans
-    event_time, timeline_pos, lo = lane.event_time, lane.timeline_pos, lane.lo
-    sizing, value = rules.sizing, rules.sizing_value
-    entry_bar, exit_bar_col, entry_price = book.entry_bar, book.exit_bar, book.entry_price
-    exit_ref, reason_col, quantity = book.exit_ref, book.reason, book.quantity
-    entry_notional, proceeds_col = book.entry_notional, book.proceeds
-    cash_time, cash_after = book.cash_time, book.cash_after
-    exit_pos = []
+    valid, plans, sizing, value = lane.valid, lane.plans, rules.sizing, rules.sizing_value
+    price, ref, after = plans.price_list, plans.ref_list, plans.after
+    taken, notionals, units_col, proceeds_col, cash_after = [], [], [], [], []
     k, size = 0, len(valid)
     while k < size:
         notional = 0.0
@@ -174,30 +173,28 @@ def _run_lane(lane: Lane, rules: Rules, fee: float, slippage: float, capital: fl
             book.skipped_entries += 1
             k += 1
             continue
-        fill_bar, price, exit_bar, _, ref, reason = plans.get(k)
-        units = notional * (1 - fee) / price
-        proceeds = units * ref * keep
-        entry_bar.append(fill_bar)
-        exit_bar_col.append(exit_bar)
-        entry_price.append(price)
-        exit_ref.append(ref)
-        reason_col.append(reason)
-        quantity.append(units)
-        entry_notional.append(notional)
+        plans.need(k)
+        units = notional * (1 - fee) / price[k]
+        proceeds = units * ref[k] * keep
+        taken.append(k)
+        notionals.append(notional)
+        units_col.append(units)
         proceeds_col.append(proceeds)
         cash -= notional
-        cash_time.append(event_time[k])
         cash_after.append(cash)
         cash += proceeds
-        exit_pos.append(exit_bar - lo)
         cash_after.append(cash)
-        k = bisect.bisect_right(decisions, exit_bar)
-    book.lane = [0] * len(entry_bar)
-    # the exit times, between the entry times: (entry, exit) pairs in event order
-    exit_time = timeline_pos[np.asarray(exit_pos, dtype=np.int64)].tolist()
-    times = [0] * (2 * len(exit_time))
-    times[0::2], times[1::2] = cash_time, exit_time
-    book.cash_time = times
+        k = after[k]
+    at = np.asarray(taken, dtype=np.int64)
+    book.lane = np.zeros(at.shape[0], dtype=np.int64)
+    book.entry_bar, book.exit_bar = plans.fill_bar[at], plans.exit_bar[at]
+    book.entry_price, book.exit_ref, book.reason = plans.price[at], plans.ref[at], plans.reason[at]
+    book.quantity, book.entry_notional, book.proceeds = units_col, notionals, proceeds_col
+    # cash events in order: each trade's entry, then its exit
+    times = np.empty(2 * at.shape[0], dtype=np.int64)
+    times[0::2] = lane.event_pos[at]
+    times[1::2] = lane.timeline_pos[book.exit_bar - lane.lo]
+    book.cash_time, book.cash_after = times, cash_after
     return book
 
 

@@ -65,27 +65,24 @@ def equity_curve(timeline_ns: np.ndarray, equity: np.ndarray) -> dict:
 def trade_log(result: SimResult) -> list[dict]:
     """The trades as dicts: symbol, entry/exit time (ISO Z) and fill price, exit_reason,
     bars_held, quantity, entry_notional, fees, pnl (block currency), return_pct (net %)."""
-    columns = {
-        "symbol": [result.symbols[i] for i in result.trade_symbol.tolist()],
-        "entry_time": iso_times(result.entry_ns),
-        "entry_price": result.entry_price.tolist(),
-        "exit_time": iso_times(result.exit_ns),
-        "exit_price": result.exit_price.tolist(),
-        "exit_reason": [REASONS[r] for r in result.reason.tolist()],
-        "bars_held": (result.exit_bar - result.entry_bar).tolist(),
-        "quantity": result.quantity.tolist(),
-        "entry_notional": result.entry_notional.tolist(),
-        "fees": result.fees.tolist(),
-        "pnl": result.pnl.tolist(),
-        "return_pct": result.return_pct.tolist(),
-    }
-    return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+    names = np.array(result.symbols, dtype=object)
+    reasons = np.array(REASONS, dtype=object)
+    rows = zip(names[result.trade_symbol].tolist(), iso_times(result.entry_ns),
+               result.entry_price.tolist(), iso_times(result.exit_ns),
+               result.exit_price.tolist(), reasons[result.reason].tolist(),
+               (result.exit_bar - result.entry_bar).tolist(), result.quantity.tolist(),
+               result.entry_notional.tolist(), result.fees.tolist(), result.pnl.tolist(),
+               result.return_pct.tolist(), strict=True)
+    return [{"symbol": s, "entry_time": et, "entry_price": ep, "exit_time": xt,
+             "exit_price": xp, "exit_reason": why, "bars_held": held, "quantity": q,
+             "entry_notional": notional, "fees": fees, "pnl": pnl, "return_pct": r}
+            for s, et, ep, xt, xp, why, held, q, notional, fees, pnl, r in rows]
 
 
 def iso_times(ts_ns: np.ndarray) -> list[str]:
     """``YYYY-MM-DDTHH:MM:SSZ`` of int64 UTC nanoseconds."""
     seconds = np.asarray(ts_ns, dtype=np.int64).astype("datetime64[ns]").astype("datetime64[s]")
-    return [s + "Z" for s in np.datetime_as_string(seconds, unit="s").tolist()]
+    return np.datetime_as_string(seconds, unit="s", timezone="UTC").tolist()
 
 
 def _ratios(equity: np.ndarray, bars_per_year: float) -> tuple[float, float]:

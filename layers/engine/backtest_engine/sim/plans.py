@@ -21,31 +21,42 @@ _MAX_BATCH = 16384
 
 
 class PlanCache:
-    """Plans of the candidate entries ``decisions`` (sorted int64 bars) of one symbol."""
+    """Plans of the candidate entries ``decisions`` (sorted int64 bars) of one symbol.
+
+    Resolved plans are kept as arrays (``fill_bar price exit_bar rank ref reason``, one
+    row per candidate, valid below ``resolved_to``) and, for the loops of the book, as
+    lists; ``after[k]`` is the first candidate decided after candidate k's exit bar.
+    """
 
     def __init__(self, planner: ExitPlanner, decisions: np.ndarray) -> None:
         self.planner, self.decisions = planner, decisions
-        self._resolved_to = 0  # candidates [0, _resolved_to) have plans
+        self.resolved_to = 0  # candidates [0, resolved_to) have plans
         size = decisions.shape[0]
-        self._fill_bar: list = [0] * size
-        self._price: list = [0.0] * size
-        self._exit_bar: list = [0] * size
-        self._rank: list = [0] * size
-        self._ref: list = [0.0] * size
-        self._reason: list = [0] * size
+        self.fill_bar = np.zeros(size, dtype=np.int64)
+        self.price = np.zeros(size)
+        self.exit_bar = np.zeros(size, dtype=np.int64)
+        self.rank = np.zeros(size, dtype=np.int8)
+        self.ref = np.zeros(size)
+        self.reason = np.zeros(size, dtype=np.int8)
+        self._lists: tuple[list, ...] = tuple([0] * size for _ in range(7))
+        self.price_list, self.ref_list, self.after = self._lists[1], self._lists[4], self._lists[6]
         self._gap, self._span, self._last_asked = 1.0, 1.0, -1
         self._batch = _FIRST_BATCH if planner.rules.has_levels else max(size, 1)
 
     def get(self, k: int) -> tuple[int, float, int, int, float, int]:
         """(fill bar, fill price, exit bar, exit rank, exit reference price, reason) of
         candidate ``k``; ``k`` never decreases between calls."""
+        self.need(k)
+        fill_bar, price, exit_bar, rank, ref, reason, _ = self._lists
+        return fill_bar[k], price[k], exit_bar[k], rank[k], ref[k], reason[k]
+
+    def need(self, k: int) -> None:
+        """Make sure candidate ``k`` has its plan (``k`` never decreases between calls)."""
         if self._last_asked >= 0:
             self._gap = 0.8 * self._gap + 0.2 * (k - self._last_asked)
         self._last_asked = k
-        if k >= self._resolved_to:
+        if k >= self.resolved_to:
             self._resolve(k)
-        return (self._fill_bar[k], self._price[k], self._exit_bar[k], self._rank[k],
-                self._ref[k], self._reason[k])
 
     def _resolve(self, k: int) -> None:
         if self.planner.rules.has_levels and self._gap * self._span > _DENSE_CELLS:
@@ -55,12 +66,14 @@ class PlanCache:
             self._batch = min(_MAX_BATCH, 2 * size) if self.planner.rules.has_levels else size
         stop = min(self.decisions.shape[0], k + size)
         plan = self.planner.plan(self.decisions[k:stop])
-        self._fill_bar[k:stop] = plan.fill_bar.tolist()
-        self._price[k:stop] = plan.fill_price.tolist()
-        self._exit_bar[k:stop] = plan.exit_bar.tolist()
-        self._rank[k:stop] = plan.exit_rank.tolist()
-        self._ref[k:stop] = plan.exit_ref.tolist()
-        self._reason[k:stop] = plan.reason.tolist()
+        after = np.searchsorted(self.decisions, plan.exit_bar, side="right")
+        columns = (plan.fill_bar, plan.fill_price, plan.exit_bar, plan.exit_rank,
+                   plan.exit_ref, plan.reason)
+        for array, column in zip((self.fill_bar, self.price, self.exit_bar, self.rank,
+                                  self.ref, self.reason), columns, strict=True):
+            array[k:stop] = column
+        for listed, column in zip(self._lists, (*columns, after), strict=True):
+            listed[k:stop] = column.tolist()
         held = plan.exit_bar - self.decisions[k:stop]
         self._span = 0.5 * self._span + 0.5 * float(held.mean())
-        self._resolved_to = stop
+        self.resolved_to = stop
