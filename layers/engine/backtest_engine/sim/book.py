@@ -156,8 +156,8 @@ def _run_lane(lane: Lane, rules: Rules, fee: float, slippage: float, capital: fl
     keep = (1 - slippage) * (1 - fee)
     valid, plans, sizing, value = lane.valid, lane.plans, rules.sizing, rules.sizing_value
     price, ref, after = plans.price_list, plans.ref_list, plans.after
-    taken, notionals, units_col, proceeds_col, cash_after = [], [], [], [], []
-    k, size = 0, len(valid)
+    taken, notionals, cash_before = [], [], []
+    k, size, used = 0, len(valid), 0
     while k < size:
         notional = 0.0
         if valid[k]:
@@ -173,27 +173,30 @@ def _run_lane(lane: Lane, rules: Rules, fee: float, slippage: float, capital: fl
             book.skipped_entries += 1
             k += 1
             continue
-        plans.need(k)
-        units = notional * (1 - fee) / price[k]
-        proceeds = units * ref[k] * keep
+        if k >= plans.resolved_to:
+            plans.resolve(k, len(taken) - used)
+            used = len(taken)
         taken.append(k)
         notionals.append(notional)
-        units_col.append(units)
-        proceeds_col.append(proceeds)
-        cash -= notional
-        cash_after.append(cash)
-        cash += proceeds
-        cash_after.append(cash)
+        cash_before.append(cash)
+        cash = cash - notional + notional * (1 - fee) / price[k] * ref[k] * keep
         k = after[k]
+    # The same operations as the loop, on the columns (elementwise IEEE: equal bits).
     at = np.asarray(taken, dtype=np.int64)
+    notional = np.asarray(notionals, dtype=np.float64)
     book.lane = np.zeros(at.shape[0], dtype=np.int64)
     book.entry_bar, book.exit_bar = plans.fill_bar[at], plans.exit_bar[at]
     book.entry_price, book.exit_ref, book.reason = plans.price[at], plans.ref[at], plans.reason[at]
-    book.quantity, book.entry_notional, book.proceeds = units_col, notionals, proceeds_col
+    book.quantity = notional * (1 - fee) / book.entry_price
+    book.proceeds = book.quantity * book.exit_ref * keep
+    book.entry_notional = notional
     # cash events in order: each trade's entry, then its exit
     times = np.empty(2 * at.shape[0], dtype=np.int64)
     times[0::2] = lane.event_pos[at]
     times[1::2] = lane.timeline_pos[book.exit_bar - lane.lo]
+    after_entry = np.asarray(cash_before, dtype=np.float64) - notional
+    cash_after = np.empty(2 * at.shape[0])
+    cash_after[0::2], cash_after[1::2] = after_entry, after_entry + book.proceeds
     book.cash_time, book.cash_after = times, cash_after
     return book
 

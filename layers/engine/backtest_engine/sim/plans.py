@@ -40,25 +40,25 @@ class PlanCache:
         self.reason = np.zeros(size, dtype=np.int8)
         self._lists: tuple[list, ...] = tuple([0] * size for _ in range(7))
         self.price_list, self.ref_list, self.after = self._lists[1], self._lists[4], self._lists[6]
-        self._gap, self._span, self._last_asked = 1.0, 1.0, -1
+        self._gap, self._span, self._batch_from, self._asked = 1.0, 1.0, 0, 0
         self._batch = _FIRST_BATCH if planner.rules.has_levels else max(size, 1)
 
     def get(self, k: int) -> tuple[int, float, int, int, float, int]:
         """(fill bar, fill price, exit bar, exit rank, exit reference price, reason) of
         candidate ``k``; ``k`` never decreases between calls."""
-        self.need(k)
+        self._asked += 1
+        if k >= self.resolved_to:
+            self.resolve(k, 0)
         fill_bar, price, exit_bar, rank, ref, reason, _ = self._lists
         return fill_bar[k], price[k], exit_bar[k], rank[k], ref[k], reason[k]
 
-    def need(self, k: int) -> None:
-        """Make sure candidate ``k`` has its plan (``k`` never decreases between calls)."""
-        if self._last_asked >= 0:
-            self._gap = 0.8 * self._gap + 0.2 * (k - self._last_asked)
-        self._last_asked = k
-        if k >= self.resolved_to:
-            self._resolve(k)
-
-    def _resolve(self, k: int) -> None:
+    def resolve(self, k: int, asked: int) -> None:
+        """Plans from candidate ``k`` (≥ ``resolved_to``) on; ``asked``: plans used since
+        the last call besides those asked through ``get``."""
+        asked += self._asked
+        if asked:  # candidates passed per plan used since the last batch
+            self._gap = 0.5 * self._gap + 0.5 * (k - self._batch_from) / asked
+        self._batch_from, self._asked = k, 0
         if self.planner.rules.has_levels and self._gap * self._span > _DENSE_CELLS:
             size = 1
         else:
