@@ -24,8 +24,9 @@ class PlanCache:
     """Plans of the candidate entries ``decisions`` (sorted int64 bars) of one symbol.
 
     Resolved plans are kept as arrays (``fill_bar price exit_bar rank ref reason``, one
-    row per candidate, valid below ``resolved_to``) and, for the loops of the book, as
-    lists; ``after[k]`` is the first candidate decided after candidate k's exit bar.
+    row per candidate, valid below ``resolved_to``); what the book's loops read per trade
+    also as lists: ``price_list``, ``ref_list`` and ``after`` (``after[k]``: the first
+    candidate decided after candidate k's exit bar).
     """
 
     def __init__(self, planner: ExitPlanner, decisions: np.ndarray) -> None:
@@ -38,8 +39,9 @@ class PlanCache:
         self.rank = np.zeros(size, dtype=np.int8)
         self.ref = np.zeros(size)
         self.reason = np.zeros(size, dtype=np.int8)
-        self._lists: tuple[list, ...] = tuple([0] * size for _ in range(7))
-        self.price_list, self.ref_list, self.after = self._lists[1], self._lists[4], self._lists[6]
+        self.price_list: list = [0.0] * size
+        self.ref_list: list = [0.0] * size
+        self.after: list = [0] * size
         self._gap, self._span, self._batch_from, self._asked = 1.0, 1.0, 0, 0
         self._batch = _FIRST_BATCH if planner.rules.has_levels else max(size, 1)
 
@@ -49,8 +51,8 @@ class PlanCache:
         self._asked += 1
         if k >= self.resolved_to:
             self.resolve(k, 0)
-        fill_bar, price, exit_bar, rank, ref, reason, _ = self._lists
-        return fill_bar[k], price[k], exit_bar[k], rank[k], ref[k], reason[k]
+        return (int(self.fill_bar[k]), self.price_list[k], int(self.exit_bar[k]),
+                int(self.rank[k]), self.ref_list[k], int(self.reason[k]))
 
     def resolve(self, k: int, asked: int) -> None:
         """Plans from candidate ``k`` (≥ ``resolved_to``) on; ``asked``: plans used since
@@ -72,8 +74,9 @@ class PlanCache:
         for array, column in zip((self.fill_bar, self.price, self.exit_bar, self.rank,
                                   self.ref, self.reason), columns, strict=True):
             array[k:stop] = column
-        for listed, column in zip(self._lists, (*columns, after), strict=True):
-            listed[k:stop] = column.tolist()
+        self.price_list[k:stop] = plan.fill_price.tolist()
+        self.ref_list[k:stop] = plan.exit_ref.tolist()
+        self.after[k:stop] = after.tolist()
         held = plan.exit_bar - self.decisions[k:stop]
         self._span = 0.5 * self._span + 0.5 * float(held.mean())
         self.resolved_to = stop
