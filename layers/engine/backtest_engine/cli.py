@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
         spec, reader = _spec_and_reader(args)
-        doc = run_backtest(spec, reader, environment="cli")
+        # the table needs only the summary view; --json prints the whole document
+        doc = run_backtest(spec, reader, environment="cli", summary=not args.json)
     except (_BadInput, EngineError, OSError) as exc:
         message = " ".join(str(exc).split())
         print(f"backtest run: error: {message}", file=sys.stderr)
@@ -157,7 +158,7 @@ def _headline(doc: dict) -> dict | None:
 
 
 def render_table(doc: dict) -> str:
-    """A plain-text summary of a result document: the portfolio headline (percent, with
+    """A plain-text summary of a result document or of its summary view: the headline (percent, with
     buy and hold), one portfolio line per symbol, the first trades, then the signal
     statistics labelled as gross per-signal figures."""
     head = (f"{doc['strategy']} {doc['timeframe']} {doc['start_date']} ~ {doc['end_date']}"
@@ -180,7 +181,7 @@ def render_table(doc: dict) -> str:
         lines.append("".join(f"{c!s:>12}" for c in cells))
     trades = (top or {}).get("trade_log") or []
     if trades:
-        lines.append(f"first trades ({min(5, len(trades))} of {len(trades)})")
+        lines.append(f"first trades ({min(5, len(trades))} of {top['trades']})")
         for t in trades[:5]:
             lines.append(f"  {t['symbol']}  {t['entry_time']} @ {t['entry_price']:.4f} -> "
                          f"{t['exit_time']} @ {t['exit_price']:.4f}  {t['exit_reason']}  "
@@ -188,7 +189,8 @@ def render_table(doc: dict) -> str:
     cols = ("symbol", "signals", "win_rate%", "avg_ret%", "max_dd_pts")
     lines += [SIGNAL_STATS_TITLE, "".join(f"{c:>12}" for c in cols)]
     for s in doc["symbols"]:
-        cells = (s["symbol"], len(s["signals"]), f"{s['win_rate'] * 100:.1f}",
+        count = len(s["signals"]) if "signals" in s else s["total_signals"]
+        cells = (s["symbol"], count, f"{s['win_rate'] * 100:.1f}",
                  f"{s['avg_return']:.4f}", f"{s['max_drawdown']:.4f}")
         lines.append("".join(f"{c!s:>12}" for c in cells))
     lines += [f"failed: {f['symbol']}: {f['reason']}" for f in doc["failed_symbols"]]

@@ -3,6 +3,7 @@ the trade log (docs/positions.md, "Results")."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -16,12 +17,15 @@ CURVE_POINTS = 2000
 
 
 def portfolio_block(result: SimResult, timeframe_s: int, buy_and_hold_return_pct: float,
-                    fee_bps: float, slippage_bps: float, *, detail: bool = True) -> dict:
+                    fee_bps: float, slippage_bps: float, *, detail: bool = True,
+                    max_trades: int | None = None) -> dict:
     """Metrics from the full equity series (percentages in percent; ``sharpe``/``sortino``
     annualised with 365·86400 / timeframe_s bars per year; ``profit_factor`` None without
     a losing trade), plus ``final_equity``, ``skipped_entries`` and, with ``detail`` (not in
     sweeps' leaderboards), ``equity_curve`` (at most 2,000 points) and ``trade_log`` (one
-    dict per trade, in fill order)."""
+    dict per trade, in fill order). With ``max_trades`` the log keeps its first
+    ``max_trades`` trades and says ``trade_log_truncated: true`` after it when it was cut
+    (the summary view; the metrics still count every trade)."""
     equity, start = result.equity, result.initial_capital
     peak = np.maximum(np.maximum.accumulate(equity), start)
     pnl = result.pnl
@@ -44,7 +48,9 @@ def portfolio_block(result: SimResult, timeframe_s: int, buy_and_hold_return_pct
     }
     if detail:
         block["equity_curve"] = equity_curve(result.timeline_ns, equity)
-        block["trade_log"] = trade_log(result)
+        block["trade_log"] = trade_log(result, max_trades)
+        if max_trades is not None and result.trades > max_trades:
+            block["trade_log_truncated"] = True
     return block
 
 
@@ -62,9 +68,12 @@ def equity_curve(timeline_ns: np.ndarray, equity: np.ndarray) -> dict:
     return {"t": iso_times(timeline_ns[at]), "equity": equity[at].tolist()}
 
 
-def trade_log(result: SimResult) -> list[dict]:
+def trade_log(result: SimResult, limit: int | None = None) -> list[dict]:
     """The trades as dicts: symbol, entry/exit time (ISO Z) and fill price, exit_reason,
-    bars_held, quantity, entry_notional, fees, pnl (block currency), return_pct (net %)."""
+    bars_held, quantity, entry_notional, fees, pnl (block currency), return_pct (net %);
+    the first ``limit`` trades only when given."""
+    if limit is not None and result.trades > limit:
+        result = _first_trades(result, limit)
     names = np.array(result.symbols, dtype=object)
     reasons = np.array(REASONS, dtype=object)
     rows = zip(names[result.trade_symbol].tolist(), iso_times(result.entry_ns),
@@ -77,6 +86,13 @@ def trade_log(result: SimResult) -> list[dict]:
              "exit_price": xp, "exit_reason": why, "bars_held": held, "quantity": q,
              "entry_notional": notional, "fees": fees, "pnl": pnl, "return_pct": r}
             for s, et, ep, xt, xp, why, held, q, notional, fees, pnl, r in rows]
+
+
+def _first_trades(result: SimResult, limit: int) -> SimResult:
+    cut = {name: getattr(result, name)[:limit] for name in (
+        "trade_symbol", "entry_bar", "exit_bar", "entry_ns", "exit_ns", "entry_price",
+        "exit_price", "reason", "quantity", "entry_notional", "fees", "pnl", "return_pct")}
+    return dataclasses.replace(result, **cut)
 
 
 def iso_times(ts_ns: np.ndarray) -> list[str]:
