@@ -95,10 +95,34 @@ def _first_trades(result: SimResult, limit: int) -> SimResult:
     return dataclasses.replace(result, **cut)
 
 
+_ISO_TEMPLATE = np.frombuffer(b"0000-00-00T00:00:00Z\n", dtype=np.uint8)
+
+
 def iso_times(ts_ns: np.ndarray) -> list[str]:
-    """``YYYY-MM-DDTHH:MM:SSZ`` of int64 UTC nanoseconds."""
-    seconds = np.asarray(ts_ns, dtype=np.int64).astype("datetime64[ns]").astype("datetime64[s]")
-    return np.datetime_as_string(seconds, unit="s", timezone="UTC").tolist()
+    """``YYYY-MM-DDTHH:MM:SSZ`` of int64 UTC nanoseconds (whose range, 1677 … 2262, has
+    four-digit years), as ``numpy.datetime_as_string(…, timezone="UTC")`` writes them. The
+    digits go into one byte buffer that is split: twice as fast on a document's ~10⁵."""
+    seconds = np.asarray(ts_ns, dtype=np.int64) // 10**9  # floor: before 1970 too
+    if not seconds.shape[0]:
+        return []
+    days, sec = np.divmod(seconds, 86_400)
+    # the civil date of a day number (H. Hinnant, "chrono-compatible date algorithms")
+    z = days + 719_468
+    era = z // 146_097
+    doe = z - era * 146_097
+    yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    year = yoe + era * 400 + (month <= 2)
+    out = np.empty((seconds.shape[0], _ISO_TEMPLATE.shape[0]), dtype=np.uint8)
+    out[:] = _ISO_TEMPLATE
+    for col, value, width in ((0, year, 4), (5, month, 2), (8, day, 2), (11, sec // 3600, 2),
+                              (14, sec // 60 % 60, 2), (17, sec % 60, 2)):
+        for place in range(width):
+            out[:, col + width - 1 - place] += (value // 10**place % 10).astype(np.uint8)
+    return out.tobytes().decode("ascii").split("\n")[:-1]
 
 
 def _ratios(equity: np.ndarray, bars_per_year: float) -> tuple[float, float]:
