@@ -34,6 +34,7 @@ STAGE_OF_RANK = (0, 0, 0, 0, 2, 2, 3, 3, 3)
 _SLOTS = 16
 _CELLS = 1 << 19  # rows × bars of one scan window: bounds the temporaries to a few MB
 _MAX_WIDTH = 4096  # the widest scan window (and the padding past the last bar)
+_FIRST_WIDTH, _GROWTH = 16, 4  # scan windows: 16, 64, 256, … bars
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ class ExitPlanner:
         # The trailing peak while it is below the activation level is kept as −inf: an
         # inactive peak never sets the trail, and every later high ≥ arm exceeds it.
         peak = np.where(price >= arm, price, -np.inf)
-        rows, width = np.arange(m), 16
+        rows, width = np.arange(m), _FIRST_WIDTH
         while rows.shape[0]:
             step = max(1, _CELLS // width)
             pending = []
@@ -165,7 +166,7 @@ class ExitPlanner:
                 start[part[more]] += width
                 pending.append(part[more])
             rows = np.concatenate(pending) if pending else rows[:0]
-            width = min(width * 4, _MAX_WIDTH)
+            width = min(width * _GROWTH, _MAX_WIDTH)
         return out_key, out_eff, out_trail
 
     def _series(self) -> tuple[np.ndarray, ...]:
