@@ -160,7 +160,7 @@ def _run_lane(lane: Lane, rules: Rules, fee: float, slippage: float, capital: fl
     k, size, used = 0, len(valid), 0
     while k < size:
         notional = 0.0
-        if valid[k]:
+        if valid[k]:  # ``_notional`` with equity = cash, inlined: this runs once per trade
             if sizing == "all_in":
                 notional = cash
             elif sizing == "fixed_quote":
