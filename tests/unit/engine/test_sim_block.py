@@ -11,6 +11,7 @@ from backtest_engine.sim import (
     SymbolBars,
     compute_atrs,
     curve_indices,
+    iso_times,
     portfolio_block,
     simulate_portfolio,
     simulate_symbol,
@@ -95,3 +96,15 @@ def test_given_every_entry_skipped_when_sharing_then_zero_trades_and_flat_equity
     assert out["trades"] == 0 and out["trade_log"] == [] and out["skipped_entries"] == 5
     assert out["final_equity"] == 10000.0 and out["profit_factor"] is None
     assert out["equity_curve"]["equity"] == [10000.0] * 50
+
+
+def test_given_times_across_the_int64_ns_range_when_formatted_then_numpy_iso_with_z():
+    rng = np.random.default_rng(5)
+    low, high = -9_223_372_036, 9_223_372_035  # seconds of the int64 nanosecond range
+    seconds = np.r_[rng.integers(low, high, 5000), low, high, 0, -1, 951_782_400,
+                    1_709_164_800, 4_107_542_400]  # … 29 Feb 2000 and 2024, 1 Mar 2100
+    ns = seconds * 10**9 + rng.integers(0, 10**9 - 1, seconds.shape[0]) * (seconds < high)
+    expected = np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s",
+                                     timezone="UTC").tolist()
+    assert iso_times(ns) == expected
+    assert iso_times(np.array([], dtype=np.int64)) == []

@@ -125,3 +125,23 @@ def test_given_random_symbols_on_unequal_calendars_when_sharing_cash_then_it_equ
                for k in range(count)]
     assert_same(simulate_portfolio(symbols, config, fee, slippage),
                 reference_portfolio(symbols, config, fee, slippage))
+
+
+@pytest.mark.parametrize("execution", ["close", "next_open"])
+def test_given_positions_longer_than_the_widest_scan_window_when_simulating_then_the_reference(
+        execution):
+    n = 30_000  # a slow climb with shallow dips: the trail and stop hold for ~10,000 bars
+    rise = 100 * np.exp(np.arange(n) * 2e-5 + 0.001 * np.sin(np.arange(n) / 7))
+    close = np.where(np.arange(n) % 10_000 == 9_999, rise * 0.8, rise)  # a crash now and then
+    open_ = np.r_[close[0], close[:-1]]
+    entry = np.zeros(n, dtype=bool)
+    entry[[5, 10_003, 20_010]] = True
+    bars = SymbolBars("BTC_KRW", np.arange(n, dtype=np.int64) * 60 * 10**9, open_,
+                      np.maximum(open_, close) * 1.0005, np.minimum(open_, close) * 0.9995,
+                      close, entry=entry)
+    config = PositionSpec.model_validate({"execution": execution, "stop_loss": {"pct": 10},
+                                          "trailing_stop": {"pct": 5, "activation_pct": 1}})
+    got, want = simulate_symbol(bars, config, 5e-4, 1e-4), reference_symbol(bars, config, 5e-4,
+                                                                            1e-4)
+    assert (got.exit_bar - got.entry_bar).min() > 4096  # several scan windows of 4,096 bars
+    assert_same(got, want)

@@ -9,7 +9,10 @@ import csv
 import io
 from typing import Any
 
-SUMMARY_MAX_TRADES = 1000
+from backtest_contract.results import SUMMARY_MAX_TRADES
+
+__all__ = ["SUMMARY_MAX_TRADES", "TRADE_COLUMNS", "headline_trades", "run_symbols",
+           "summary_document", "symbol_trades", "trades_csv"]
 # Per-bar / per-signal lists the summary drops from every symbol.
 _BULK_SYMBOL_KEYS = ("signals", "performance_curve")
 TRADE_COLUMNS = ("symbol", "entry_time", "entry_price", "exit_time", "exit_price",

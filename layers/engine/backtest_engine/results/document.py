@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from backtest_contract.results import SUMMARY_MAX_TRADES
+
 from ..plan import RunPlan
 from ..sim import SimResult, portfolio_block
 from ..version import ENGINE_VERSION, RESULT_VERSION
@@ -16,11 +18,12 @@ _BULK_PORTFOLIO = frozenset({"equity_curve", "trade_log"})
 
 
 def root_portfolio(shared: SimResult, symbols: list[dict], timeframe_s: int, fee_bps: float,
-                   slippage_bps: float) -> dict:
-    """The shared portfolio's block; its buy and hold is the mean of the symbols' own."""
+                   slippage_bps: float, *, summary: bool = False) -> dict:
+    """The shared portfolio's block; its buy and hold is the mean of the symbols' own.
+    ``summary``: its trade log cut as the summary view cuts it (``symbol_result``)."""
     holds = [s["portfolio"]["buy_and_hold_return_pct"] for s in symbols]
     return portfolio_block(shared, timeframe_s, sum(holds) / len(holds), fee_bps,
-                           slippage_bps)
+                           slippage_bps, max_trades=SUMMARY_MAX_TRADES if summary else None)
 
 
 def document(*, run_id: str, plan: RunPlan, requested_params: dict, start: date | None, end: date | None,
@@ -43,7 +46,8 @@ def document(*, run_id: str, plan: RunPlan, requested_params: dict, start: date 
         }),
         "symbols": [_safe_symbol(s) for s in symbols],
         **json_safe({
-            "total_signals": sum(len(s["signals"]) for s in symbols),
+            "total_signals": sum(len(s["signals"]) if "signals" in s else s["total_signals"]
+                                 for s in symbols),
             "execution_time": execution_time_s,
             "metadata": {
                 "execution_date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from backtest_contract.results import SUMMARY_MAX_TRADES
+
 from ..loading import SymbolData
 from ..metrics import compounded_equity, returns_pct, signal_statistics, trade_prices
 from ..plan import RunPlan
@@ -41,17 +43,31 @@ def signal_figures(close: np.ndarray, masks: Masks, plan: RunPlan, own: SimResul
 
 
 def symbol_result(data: SymbolData, masks: Masks, plan: RunPlan, own: SimResult,
-                  timeframe_s: int, fee_bps: float, slippage_bps: float) -> dict:
+                  timeframe_s: int, fee_bps: float, slippage_bps: float, *,
+                  summary: bool = False) -> dict:
     """SymbolResult: ``signals``, the signal statistics, ``performance_curve``, the
     ``portfolio`` block of ``own`` (the symbol's own simulation) and ``data``.
 
     Built-ins: every entry-mask bar is a signal, an independent trade from ``close[i]`` to
     ``close[min(i+H, n−1)]``. Rule documents: a signal is an executed entry of ``own``, with
     that trade's reference prices (gross: no fees, no slippage) and confidence 1.0.
+
+    ``summary``: the block of the summary view (docs/api.md, "Result views") without
+    building what it drops: no ``signals`` (their count is ``total_signals``), no
+    ``performance_curve``, the trade log cut to its first SUMMARY_MAX_TRADES trades.
     """
     c = data.candles
     index, entry, exit_, r_pct, stats, confidence = signal_figures(
         c.close, masks, plan, own, slippage_bps)
+    data_block = {"rows": len(c), "first": c.iso(0), "last": c.iso(len(c) - 1),
+                  "sha256": c.sha256(), "source": data.source}
+    if summary:
+        return {
+            "symbol": data.symbol, "is_active": True, **stats,
+            "portfolio": portfolio_block(own, timeframe_s, buy_and_hold_pct(c.close),
+                                         fee_bps, slippage_bps, max_trades=SUMMARY_MAX_TRADES),
+            "data": data_block, "total_signals": int(index.shape[0]),
+        }
     stamps = iso_many(c.ts_ns[index])
     rows = zip(stamps, floats(entry), floats(exit_), floats(r_pct / 100), floats(confidence),
                strict=True)
@@ -71,6 +87,5 @@ def symbol_result(data: SymbolData, masks: Masks, plan: RunPlan, own: SimResult,
         "performance_curve": curve or None,
         "portfolio": portfolio_block(own, timeframe_s, buy_and_hold_pct(c.close), fee_bps,
                                      slippage_bps),
-        "data": {"rows": len(c), "first": c.iso(0), "last": c.iso(len(c) - 1),
-                 "sha256": c.sha256(), "source": data.source},
+        "data": data_block,
     }

@@ -38,6 +38,7 @@ class Lane:
     decision_list: list = field(init=False)
     valid: list = field(init=False)
     priority_key: list = field(init=False)
+    event_pos: np.ndarray = field(init=False)  # timeline position of each candidate's fill
     event_time: list = field(init=False)
     plans: PlanCache = field(init=False)
 
@@ -55,7 +56,8 @@ class Lane:
             p = b.priority[self.decisions]
             self.priority_key = np.where(np.isnan(p), np.inf, -p).tolist()
         fills = self.decisions + 1 if self.rules.next_open else self.decisions
-        self.event_time = self.timeline_pos[fills - lo].tolist()
+        self.event_pos = self.timeline_pos[fills - lo]
+        self.event_time = self.event_pos.tolist()
         self.plans = PlanCache(planner, self.decisions)
 
     def last_close(self, time: int, stage: int) -> float:
@@ -69,7 +71,8 @@ class Lane:
 @dataclass
 class Ledger:
     """Trades in the order they were filled (``proceeds``: what the exit returns), the
-    skipped entries and the cash after each cash event (timeline position, cash)."""
+    skipped entries and the cash after each cash event (timeline position, cash); each
+    column a list or an array."""
 
     lane: list = field(default_factory=list)
     entry_bar: list = field(default_factory=list)
@@ -90,6 +93,8 @@ def run_book(lanes: list[Lane], rules: Rules, fee: float, slippage: float, capit
     """Simulate ``lanes`` on one cash pool of ``capital`` with ``rules.max_open`` slots.
     ``fee``/``slippage`` are fractions per side; ``fixed_quote`` is the fixed_quote notional
     in the pool's currency."""
+    if len(lanes) == 1:
+        return _run_lane(lanes[0], rules, fee, slippage, capital, fixed_quote)
     stage = _OPEN_ENTRY if rules.next_open else _CLOSE_ENTRY
     heap: list = []
     seq = 0
@@ -138,6 +143,61 @@ def run_book(lanes: list[Lane], rules: Rules, fee: float, slippage: float, capit
         heapq.heappush(heap, (exit_time, STAGE_OF_RANK[rank], 0.0, li, seq, _EXIT, t))
         seq += 1
         offer(li, bisect.bisect_right(lane.decision_list, exit_bar))
+    return book
+
+
+def _run_lane(lane: Lane, rules: Rules, fee: float, slippage: float, capital: float,
+              fixed_quote: float) -> Ledger:
+    """``run_book`` of one symbol: with one lane the events need no heap, they alternate
+    (an entry, its exit, the next candidate after the exit bar), and the position is
+    always flat when an entry is sized (equity = cash). Same arithmetic, same order: only
+    the cash chain is a loop; the columns are gathered from the plans afterwards."""
+    book, cash = Ledger(), capital
+    keep = (1 - slippage) * (1 - fee)
+    valid, plans, sizing, value = lane.valid, lane.plans, rules.sizing, rules.sizing_value
+    price, ref, after = plans.price_list, plans.ref_list, plans.after
+    taken, notionals, cash_before = [], [], []
+    k, size, used = 0, len(valid), 0
+    while k < size:
+        notional = 0.0
+        if valid[k]:  # ``_notional`` with equity = cash, inlined: this runs once per trade
+            if sizing == "all_in":
+                notional = cash
+            elif sizing == "fixed_quote":
+                notional = min(cash, fixed_quote)
+            elif sizing == "fraction":
+                notional = min(cash, value * cash)
+            else:  # equal_slots
+                notional = min(cash, cash / rules.max_open)
+        if notional <= 0 or math.isnan(notional):
+            book.skipped_entries += 1
+            k += 1
+            continue
+        if k >= plans.resolved_to:
+            plans.resolve(k, len(taken) - used)
+            used = len(taken)
+        taken.append(k)
+        notionals.append(notional)
+        cash_before.append(cash)
+        cash = cash - notional + notional * (1 - fee) / price[k] * ref[k] * keep
+        k = after[k]
+    # The same operations as the loop, on the columns (elementwise IEEE: equal bits).
+    at = np.asarray(taken, dtype=np.int64)
+    notional = np.asarray(notionals, dtype=np.float64)
+    book.lane = np.zeros(at.shape[0], dtype=np.int64)
+    book.entry_bar, book.exit_bar = plans.fill_bar[at], plans.exit_bar[at]
+    book.entry_price, book.exit_ref, book.reason = plans.price[at], plans.ref[at], plans.reason[at]
+    book.quantity = notional * (1 - fee) / book.entry_price
+    book.proceeds = book.quantity * book.exit_ref * keep
+    book.entry_notional = notional
+    # cash events in order: each trade's entry, then its exit
+    times = np.empty(2 * at.shape[0], dtype=np.int64)
+    times[0::2] = lane.event_pos[at]
+    times[1::2] = lane.timeline_pos[book.exit_bar - lane.lo]
+    after_entry = np.asarray(cash_before, dtype=np.float64) - notional
+    cash_after = np.empty(2 * at.shape[0])
+    cash_after[0::2], cash_after[1::2] = after_entry, after_entry + book.proceeds
+    book.cash_time, book.cash_after = times, cash_after
     return book
 
 

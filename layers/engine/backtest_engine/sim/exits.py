@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from backtest_engine.sim.inputs import (
     END_OF_DATA,
@@ -32,6 +33,8 @@ STAGE_OF_RANK = (0, 0, 0, 0, 2, 2, 3, 3, 3)
 """Event stage of an exit rank: 0 at the open, 2 intrabar, 3 at the close."""
 _SLOTS = 16
 _CELLS = 1 << 19  # rows × bars of one scan window: bounds the temporaries to a few MB
+_MAX_WIDTH = 4096  # the widest scan window (and the padding past the last bar)
+_FIRST_WIDTH, _GROWTH = 16, 4  # scan windows: 16, 64, 256, … bars
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class ExitPlanner:
         exits = bars.exit
         self._exit_bars = (np.flatnonzero(exits[: last + 1]) if exits is not None
                            else np.empty(0, dtype=np.int64))
+        self._windows: tuple[np.ndarray, ...] | None = None
 
     def levels(self, decisions: np.ndarray) -> tuple[np.ndarray, ...]:
         """(fill bar, fill price P, stop, take profit) of entries decided at ``decisions``;
@@ -136,20 +140,25 @@ class ExitPlanner:
 
     def _scan(self, decisions, fill_bar, price, stop, take, bound):
         """First level touch per row within bars d+1 … bound: (key, effective stop, trail)
-        at that bar; key = int64 max where no level is touched."""
+        at that bar; key = int64 max where no level is touched. Windows of bars grow
+        ×4 from 16 (at most ``_MAX_WIDTH``) until every row has a touch or its bound."""
         m = decisions.shape[0]
         out_key = np.full(m, np.iinfo(np.int64).max, dtype=np.int64)
         out_eff, out_trail = stop.copy(), np.full(m, -np.inf)
-        start, peak = decisions + 1, price.copy()
+        start = decisions + 1
         arm = price * (1 + self.rules.trail_activation_pct / 100)
-        rows, width = np.arange(m), 16
+        # The trailing peak while it is below the activation level is kept as −inf: an
+        # inactive peak never sets the trail, and every later high ≥ arm exceeds it.
+        peak = np.where(price >= arm, price, -np.inf)
+        rows, width = np.arange(m), _FIRST_WIDTH
         while rows.shape[0]:
             step = max(1, _CELLS // width)
             pending = []
             for lo in range(0, rows.shape[0], step):
                 part = rows[lo: lo + step]
                 found, key, eff, trail, top = self._window(
-                    part, start, width, fill_bar, peak, arm, stop, take, bound)
+                    start[part], width, fill_bar[part], peak[part], arm[part], stop[part],
+                    take[part], bound[part])
                 out_key[part[found]] = key
                 out_eff[part[found]], out_trail[part[found]] = eff, trail
                 more = ~found & (start[part] + width <= bound[part])
@@ -157,41 +166,66 @@ class ExitPlanner:
                 start[part[more]] += width
                 pending.append(part[more])
             rows = np.concatenate(pending) if pending else rows[:0]
-            width *= 4
+            width = min(width * _GROWTH, _MAX_WIDTH)
         return out_key, out_eff, out_trail
 
-    def _window(self, part, start, width, fill_bar, peak, arm, stop, take, bound):
-        """Evaluate bars start … start+width−1 (capped at bound) of rows ``part``."""
+    def _series(self) -> tuple[np.ndarray, ...]:
+        """Windows (``sliding_window_view``) over the bars, padded by ``_MAX_WIDTH`` so a
+        window may run past the last bar: the lowest and highest price of each bar (open
+        included, for gaps) and the highs for the trail; then the padded highs."""
+        if self._windows is None:
+            b, pad = self.bars, _MAX_WIDTH
+            low = np.concatenate([np.fmin(b.open, b.low), np.full(pad, np.inf)])
+            high = np.concatenate([np.fmax(b.open, b.high), np.full(pad, -np.inf)])
+            highs = np.concatenate([b.high, np.full(pad, -np.inf)])
+            self._windows = (*(sliding_window_view(a, _MAX_WIDTH) for a in (low, high, highs)),
+                             highs)
+        return self._windows
+
+    def _window(self, start, width, fill_bar, peak, arm, stop, take, bound):
+        """Bars start … start+width−1 of each row (rows past ``bound`` are cut after the
+        search: the first touch is beyond it, or there is none): (found, key, effective
+        stop, trail) of the rows with a touch and the peak after the window of every row."""
         b, r = self.bars, self.rules
-        bars = start[part][:, None] + np.arange(width)[None, :]
-        inside = bars <= bound[part][:, None]
-        safe = np.minimum(bars, self.last)
-        high, low, opened = b.high[safe], b.low[safe], b.open[safe]
-        level_stop, level_take = stop[part][:, None], take[part][:, None]
+        low_win, high_win, highs_win, highs_padded = self._series()
+        lows, highs = low_win[start, :width], high_win[start, :width]
+        take_col = take[:, None]
         if r.has_trail:
-            before = np.empty_like(high)
-            before[:, 0] = -np.inf
-            before[:, 1:] = high[:, :-1]
-            # The peak before bar t: highs of the bars held through, up to t−1.
-            top_before = np.maximum(np.maximum.accumulate(before, axis=1),
-                                    peak[part][:, None])
-            trail = np.where(top_before >= arm[part][:, None],
-                             top_before * (1 - r.trail_pct / 100), -np.inf)
-            eff = np.maximum(level_stop, trail)
+            # The peak before bar t: the highs held through up to t−1, as −inf until active.
+            before = highs_win[start - 1, :width]
+            before[:, 0] = peak
+            inactive = before >= arm[:, None]
+            np.logical_not(inactive, out=inactive)  # NaN highs too: they never set a peak
+            np.copyto(before, -np.inf, where=inactive)
+            np.maximum.accumulate(before, axis=1, out=before)
+            trail = before * (1 - r.trail_pct / 100)
+            eff = np.maximum(stop[:, None], trail)
+            hit = lows <= eff
         else:
-            trail = np.full_like(high, -np.inf)
-            eff = np.broadcast_to(level_stop, high.shape)
-        at_open = bars > fill_bar[part][:, None]  # the open rules need a position from before
-        gap_stop = at_open & (opened <= eff)
-        gap_take = at_open & (opened >= level_take)
-        bar_stop = low <= eff
-        hit = (gap_stop | gap_take | bar_stop | (high >= level_take)) & inside
-        found = hit.any(axis=1)
+            trail, eff = None, None
+            hit = lows <= stop[:, None]
+        hit |= highs >= take_col
+        if r.next_open:  # the fill bar (column 0 of a first window) has no open rules
+            first = np.flatnonzero(start == fill_bar)
+            fb = fill_bar[first]
+            stop0 = eff[first, 0] if eff is not None else stop[first]
+            hit[first, 0] = (b.low[fb] <= stop0) | (b.high[fb] >= take[first])
+        col = hit.argmax(axis=1)
+        everyone = np.arange(start.shape[0])
+        at = start + col
+        found = hit[everyone, col] & (at <= bound)
         rows = np.flatnonzero(found)
-        col = hit[rows].argmax(axis=1)
-        rank = np.where(gap_stop[rows, col], GAP_STOP,
-                        np.where(gap_take[rows, col], GAP_TAKE,
-                                 np.where(bar_stop[rows, col], BAR_STOP, BAR_TAKE)))
-        key = bars[rows, col] * _SLOTS + rank
-        top = np.maximum(peak[part], np.where(inside, high, -np.inf).max(axis=1))
-        return found, key, eff[rows, col], trail[rows, col], top
+        col, at = col[rows], at[rows]
+        eff_at = eff[rows, col] if eff is not None else stop[rows]
+        trail_at = trail[rows, col] if trail is not None else np.full(rows.shape[0], -np.inf)
+        opened, after_fill = b.open[at], at > fill_bar[rows]
+        rank = np.where(after_fill & (opened <= eff_at), GAP_STOP,
+                        np.where(after_fill & (opened >= take[rows]), GAP_TAKE,
+                                 np.where(b.low[at] <= eff_at, BAR_STOP, BAR_TAKE)))
+        key = at * _SLOTS + rank
+        if r.has_trail:
+            last_high = highs_padded[start + width - 1]
+            top = np.maximum(before[:, -1], np.where(last_high >= arm, last_high, -np.inf))
+        else:
+            top = peak
+        return found, key, eff_at, trail_at, top

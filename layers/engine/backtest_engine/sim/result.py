@@ -81,11 +81,11 @@ def assemble(lanes: list[Lane], book: Ledger, timeline_ns: np.ndarray, capital: 
     exit_price = cols["exit_ref"] * (1 - slippage)
     proceeds = cols["proceeds"]
     pnl = proceeds - cols["entry_notional"]
-    lane_ts = [lane.bars.ts_ns for lane in lanes]
-    entry_ns = np.array([lane_ts[li][b] for li, b in zip(book.lane, book.entry_bar,
-                                                          strict=True)], dtype=np.int64)
-    exit_ns = np.array([lane_ts[li][b] for li, b in zip(book.lane, book.exit_bar,
-                                                         strict=True)], dtype=np.int64)
+    # bar times of every lane end to end: lane li's bar b is at offset[li] + b
+    offset = np.cumsum([0] + [len(lane.bars) for lane in lanes[:-1]])
+    lane_ts = np.concatenate([lane.bars.ts_ns for lane in lanes])
+    entry_ns = lane_ts[offset[cols["lane"]] + cols["entry_bar"]]
+    exit_ns = lane_ts[offset[cols["lane"]] + cols["exit_bar"]]
     with np.errstate(divide="ignore", invalid="ignore"):
         return_pct = pnl / cols["entry_notional"] * 100.0
     return SimResult(
@@ -106,9 +106,9 @@ def _cash_at(cash_time: np.ndarray, cash_after: np.ndarray, n: int,
     in time order), ``capital`` before the first. O(n), no search per bar."""
     if not cash_after.shape[0]:
         return np.full(n, float(capital))
-    times, first = np.unique(cash_time[::-1], return_index=True)  # last event of each time
+    ends = np.flatnonzero(np.r_[cash_time[1:] != cash_time[:-1], True])  # last of each time
     last = np.full(n, -1, dtype=np.int64)
-    last[times] = cash_time.shape[0] - 1 - first
+    last[cash_time[ends]] = ends
     last = np.maximum.accumulate(last)
     return np.where(last >= 0, cash_after[np.maximum(last, 0)], capital)
 

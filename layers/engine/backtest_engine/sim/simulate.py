@@ -45,13 +45,21 @@ def simulate_portfolio(symbols: list[SymbolBars], config: PositionSpec, fee: flo
         raise ValueError("simulate_portfolio needs at least one symbol")
     for bars in symbols:
         _check(bars, config)
-    timeline = np.unique(np.concatenate([b.ts_ns for b in symbols]))
+    timeline = _union([b.ts_ns for b in symbols])
     rules = rules_of(config)
     lanes = [Lane(b, 0, len(b), np.searchsorted(timeline, b.ts_ns).astype(np.int64), rules,
                   slippage) for b in symbols]
     fixed = config.sizing.value or 0.0
     book = run_book(lanes, rules, fee, slippage, config.initial_capital, fixed)
     return assemble(lanes, book, timeline, config.initial_capital, fee, slippage)
+
+
+def _union(series: list[np.ndarray]) -> np.ndarray:
+    """The sorted union of strictly increasing timestamp series (one series: itself)."""
+    if len(series) == 1:
+        return series[0]
+    merged = np.sort(np.concatenate(series), kind="stable")  # runs of sorted blocks
+    return merged[np.r_[True, merged[1:] != merged[:-1]]]
 
 
 def _check(bars: SymbolBars, config: PositionSpec) -> None:
