@@ -3,6 +3,10 @@ import { api, API_BASE, describeError, TERMINAL } from "./api.js";
 import { loadForm, readForm } from "./form.js";
 import { follow } from "./live.js";
 import { showResult } from "./result.js";
+// studio: compare, strategy editor, sweep checks
+import { decorateHistory, initCompare } from "./compare.js";
+import { initEditor } from "./editor.js";
+import { showSweepChecks } from "./sweep.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { taskId: null, follower: null, startedAt: 0, cursors: [null], page: 0 };
@@ -55,7 +59,9 @@ async function watch(taskId) {
 
 async function openResult(taskId) {
   try {
-    showResult(await api("GET", `/api/backtests/${encodeURIComponent(taskId)}`));
+    const doc = await api("GET", `/api/backtests/${encodeURIComponent(taskId)}`);
+    showResult(doc);
+    if (doc.kind === "sweep") showSweepChecks(doc);  // studio
   } catch (err) {
     showError(describeError(err));
   }
@@ -116,6 +122,7 @@ async function loadHistory(page) {
         : item.status === "completed" ? openResult(item.task_id) : watch(item.task_id));
       el.append(tr);
     }
+    decorateHistory(el, doc.items);  // studio
   } catch (err) {
     showError(describeError(err));
   }
@@ -138,6 +145,14 @@ async function main() {
   $("history-next").onclick = () => loadHistory(state.page + 1);
   try {
     await loadForm();
+  } catch (err) {
+    showError(describeError(err));
+  }
+  // studio: compare and the strategy editor
+  initCompare();
+  try {
+    await initEditor({ onRun: (taskId) => { watch(taskId); $("task-card").scrollIntoView(); },
+                       onSaved: () => loadForm() });
   } catch (err) {
     showError(describeError(err));
   }
