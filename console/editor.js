@@ -15,7 +15,7 @@ export async function initEditor({ onRun, onSaved }) {
   $("save-strategy").onclick = () => save(onSaved);
   $("run-strategy").onclick = () => run(onRun);
   $("editor-example").onchange = () => pick($("editor-example").value);
-  $("editor-text").oninput = () => showErrors([]);
+  $("editor-text").oninput = followName;
   const [schema, examples] = await Promise.all([
     api("GET", "/api/strategies/schema"),
     fetch(EXAMPLES_URL).then((r) => (r.ok ? r.json() : { items: [] })).catch(() => ({ items: [] })),
@@ -58,6 +58,15 @@ async function pick(choice) {
     try { load(await api("GET", `/api/strategies/${encodeURIComponent(key)}`)); }
     catch (err) { showErrors([{ path: "", message: describeError(err) }]); }
   }
+}
+
+// The name field follows the document's "name" while the text parses (save uses the field).
+function followName() {
+  showErrors([]);
+  try {
+    const doc = JSON.parse($("editor-text").value);
+    if (doc && typeof doc.name === "string") $("editor-name").value = doc.name;
+  } catch { /* mid-edit: keep the last name */ }
 }
 
 function load(document_) {
