@@ -121,7 +121,7 @@ function draw(runs, label) {
     label: label(run, i), stroke: COLOURS[i], width: 2, spanGaps: true,
     value: (_, v) => (v === null || v === undefined ? "-" : v.toFixed(3)),
   }));
-  new uPlot({ width: Math.max(el.clientWidth || 0, 600), height: 300, series: [{}, ...series],
+  el.plot = new uPlot({ width: Math.max(el.clientWidth || 0, 600), height: 300, series: [{}, ...series],
               axes: [{}, { label: "equity / first point", size: 60 }], scales: { x: { time: true } } },
             uPlot.join(kept.map((k) => k.table)), el);
 }
