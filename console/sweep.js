@@ -1,6 +1,7 @@
 // A sweep's checks beside its leaderboard (docs/console.md, "Sweeps: PBO and
 // walk-forward"): the PBO badge with its reading, the deflated Sharpe of the best
-// combination, and the walk-forward fold table when the sweep asked for one.
+// combination, the walk-forward fold table when the sweep asked for one, and for grids of
+// three or more parameters a heatmap of two chosen ones (result.js draws the 2-key grid).
 
 const $ = (id) => document.getElementById(id);
 const fmt = (v, digits) => (typeof v === "number" && Number.isFinite(v) ? v.toFixed(digits) : "-");
@@ -36,6 +37,57 @@ export function showSweepChecks(doc) {
       + perSymbol.map(([symbol, b]) => `${symbol} ${fmt(b.deflated_sharpe, 3)}`).join(" · ")
     : "";
   showWalkForward(doc);
+  showHeatmapOfTwo(doc);
+}
+
+// Rows × columns of two chosen grid keys; a cell is the best-ranked combination among
+// those with these two values (the other keys at whatever served it best).
+function showHeatmapOfTwo(doc) {
+  const keys = Object.keys(doc.grid || {});
+  $("heatmap-two-wrap").hidden = keys.length < 3;
+  if (keys.length < 3) return;
+  const [rowPick, colPick] = [$("heatmap-two-rows"), $("heatmap-two-cols")];
+  for (const [pick, chosen] of [[rowPick, keys[0]], [colPick, keys[1]]]) {
+    pick.replaceChildren(...keys.map((k) => new Option(k, k)));
+    pick.value = chosen;
+    pick.onchange = () => drawHeatmap(doc, rowPick.value, colPick.value);
+  }
+  drawHeatmap(doc, keys[0], keys[1]);
+}
+
+function drawHeatmap(doc, rowKey, colKey) {
+  const table = $("heatmap-two");
+  table.replaceChildren();
+  if (rowKey === colKey) {
+    table.textContent = "Choose two different parameters.";
+    return;
+  }
+  const board = doc.leaderboard || [];
+  const best = new Map();
+  for (const entry of board) {  // the leaderboard is best first: keep the first per cell
+    const cell = JSON.stringify([entry.params[rowKey], entry.params[colKey]]);
+    if (!best.has(cell)) best.set(cell, entry);
+  }
+  const worst = Math.max(1, ...board.map((e) => e.rank));
+  const head = document.createElement("tr");
+  head.append(Object.assign(document.createElement("th"), { textContent: `${rowKey} \\ ${colKey}` }),
+              ...doc.grid[colKey].map((c) => Object.assign(document.createElement("th"), { textContent: c })));
+  table.append(head);
+  for (const r of doc.grid[rowKey]) {
+    const tr = document.createElement("tr");
+    tr.append(Object.assign(document.createElement("th"), { textContent: r }));
+    for (const c of doc.grid[colKey]) {
+      const entry = best.get(JSON.stringify([r, c]));
+      const td = document.createElement("td");
+      td.textContent = entry ? fmt(entry.score, 3) : "-";
+      td.title = entry ? `rank ${entry.rank}: ${Object.entries(entry.params).map(([k, v]) => `${k}=${v}`).join(", ")}` : "";
+      const t = entry && worst > 1 ? 1 - (entry.rank - 1) / (worst - 1) : 0.5;  // green = best
+      td.style.background = `hsl(${Math.round(t * 120)}, 70%, 75%)`;
+      tr.append(td);
+    }
+    table.append(tr);
+  }
+  $("heatmap-two-axes").textContent = `(cell = best ${doc.rank_by} over the other parameters)`;
 }
 
 const when = (iso) => iso.replace("T", " ").replace(/:00(\.000)?Z$/, "").replace(/ 00:00$/, "");

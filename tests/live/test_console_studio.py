@@ -146,10 +146,10 @@ def test_given_finished_runs_when_two_are_compared_then_one_chart_and_one_table(
     assert console_errors == []
 
 
-GRID = {"volume_window": [10, 20], "top_percentile": [0.1, 0.2]}
+GRID = {"volume_window": [10, 20], "top_percentile": [0.1, 0.2], "num_bins": [10, 20]}
 
 
-def test_given_a_walk_forward_sweep_then_the_fold_table_and_the_pbo_badge_match_the_api(
+def test_given_a_walk_forward_sweep_then_the_fold_table_pbo_badge_and_heatmap_match_the_api(
         page, live_stack: LiveStack, console_errors: list[str]):
     fill_run(page, ["BTC_KRW"], "1d", "2024-01-01", "2024-12-31")
     page.locator("#sweep-box summary").click()
@@ -188,4 +188,19 @@ def test_given_a_walk_forward_sweep_then_the_fold_table_and_the_pbo_badge_match_
     assert float(badge.get_attribute("data-pbo")) == pbo
     dsr = doc["overfitting"]["per_symbol"]["BTC_KRW"]["deflated_sharpe"]
     assert f"BTC_KRW {dsr:.3f}" in page.locator("#deflated-sharpe").inner_text()
+
+    # three grid keys: a heatmap of two chosen ones, each cell the best over the third
+    heatmap = page.locator("#heatmap-two")
+    page.locator("#heatmap-two-rows").select_option("num_bins")
+    page.locator("#heatmap-two-cols").select_option("volume_window")
+    heatmap.locator("tr").nth(2).wait_for()
+    assert heatmap.locator("tr").nth(0).locator("th").all_inner_texts() == [
+        "num_bins \\ volume_window", "10", "20"]
+    for r, bins in enumerate(GRID["num_bins"], start=1):
+        cells = heatmap.locator("tr").nth(r).locator("td")
+        for c, window in enumerate(GRID["volume_window"]):
+            best = min((e for e in doc["leaderboard"] if e["params"]["num_bins"] == bins
+                        and e["params"]["volume_window"] == window), key=lambda e: e["rank"])
+            assert cells.nth(c).inner_text() == f"{best['score']:.3f}"
+            assert cells.nth(c).get_attribute("title").startswith(f"rank {best['rank']}: ")
     assert console_errors == []
