@@ -1,6 +1,7 @@
 // The strategy editor (docs/console.md, "Strategy editor"): a rule document (docs/rules.md)
 // as JSON, a field reference read from GET /api/strategies/schema, examples (the console's
-// examples/strategies.json) and saved documents to start from, save (PUT) and run. A 422 is
+// examples/strategies.json) and saved documents to start from, save (PUT) and run (a sweep
+// of the document's params when the form's sweep box has a grid). A 422 is
 // listed as "path: message" and its loc selected in the text; a JSON syntax error is shown
 // with its line and column, without a request.
 import { api, ApiError, describeError } from "./api.js";
@@ -121,17 +122,18 @@ async function run(onRun) {
   if (!doc) return;
   const position = readPosition();
   if (position === null) return;
-  let body;
+  let form;
   try {
-    ({ body } = readForm());  // symbols, timeframe, dates, fees of the run form
+    form = readForm();  // symbols, timeframe, dates, fees (and a sweep's grid) of the run form
   } catch (err) {
     return showErrors([{ path: "", message: err.message }]);
   }
-  const { strategy: _s, params: _p, grid: _g, rank_by: _r, ...common } = body;
+  // the form's strategy and its params are the built-in's: the document replaces them
+  const { strategy: _strategy, params: _params, ...common } = form.body;
   const request = { ...common, definition: doc, ...(position ? { position } : {}) };
   status("");
   try {
-    const created = await api("POST", "/api/backtests/run-async", request);
+    const created = await api("POST", form.path, request);
     showErrors([]);
     status(`Submitted ${created.task_id}`);
     onRun(created.task_id);

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +22,7 @@ pytestmark = pytest.mark.skipif(
 # Chromium's own line for a fetch answered 422: expected once per 422 a test provokes
 FAILED_422 = "Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"
 NAME = "studio_sma_stop"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def document(length: int) -> dict:
@@ -86,6 +88,26 @@ def test_given_the_editor_when_a_bad_document_is_fixed_saved_and_run_then_errors
     reasons = [t["exit_reason"] for t in result["symbols"][0]["portfolio"]["trade_log"]]
     assert reasons.count("stop_loss") >= 1 and set(reasons) <= {"stop_loss", "end_of_data"}
     assert console_errors == [FAILED_422]  # the one 422 asked for above, nothing else
+
+
+def test_given_an_example_and_a_grid_when_run_from_the_editor_then_a_sweep_of_its_params(
+        page, live_stack: LiveStack, console_errors: list[str]):
+    example = json.loads((ROOT / "examples" / "strategies" / "sma_ema_cross.json").read_text())
+    fill_run(page, ["BTC_KRW"], "1d", "2024-01-01", "2024-12-31")
+    page.locator("#editor-example").select_option("example:sma_ema_cross.json")
+    assert json.loads(page.locator("#editor-text").input_value()) == example
+    page.locator("#sweep-box summary").click()
+    page.locator("#grid").fill('{"fast": [5, 10]}')
+    by_id(page, "run-strategy").click()
+    page.wait_for_function(
+        "document.querySelector('[data-testid=task-status]').textContent.startsWith('completed')")
+    page.locator("#leaderboard tr").nth(2).wait_for()
+    assert page.locator("#leaderboard tr").count() == 3  # header + two combinations
+    task_id = page.locator("#task-id").inner_text()
+    status, _, doc = call(live_stack.api_url, "GET", f"/api/backtests/{task_id}")
+    assert status == 200 and doc["kind"] == "sweep"
+    assert doc["definition"] == example and doc["grid"] == {"fast": [5, 10]}
+    assert console_errors == []
 
 
 def submit_run(stack: LiveStack, symbols: list[str], volume_window: int) -> str:
