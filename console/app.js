@@ -2,11 +2,17 @@
 import { api, API_BASE, describeError, TERMINAL } from "./api.js";
 import { loadForm, readForm } from "./form.js";
 import { follow } from "./live.js";
-import { showResult } from "./result.js";
+import { showResult as showResultView } from "./result.js";
 // studio: compare, strategy editor, sweep checks
 import { decorateHistory, initCompare } from "./compare.js";
 import { initEditor } from "./editor.js";
 import { showSweepChecks } from "./sweep.js";
+
+// The result view, then a sweep's checks (PBO, deflated Sharpe, walk-forward) beside it.
+async function showResult(doc, ...rest) {
+  await showResultView(doc, ...rest);
+  if (doc.kind === "sweep") showSweepChecks(doc);
+}
 
 const $ = (id) => document.getElementById(id);
 const state = { taskId: null, follower: null, startedAt: 0, cursors: [null], page: 0 };
@@ -59,9 +65,7 @@ async function watch(taskId) {
 
 async function openResult(taskId) {
   try {
-    const doc = await api("GET", `/api/backtests/${encodeURIComponent(taskId)}`);
-    showResult(doc);
-    if (doc.kind === "sweep") showSweepChecks(doc);  // studio
+    showResult(await api("GET", `/api/backtests/${encodeURIComponent(taskId)}`));
   } catch (err) {
     showError(describeError(err));
   }
