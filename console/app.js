@@ -4,8 +4,8 @@ import { loadForm, readForm } from "./form.js";
 import { follow } from "./live.js";
 import { showResult as showResultView } from "./result.js";
 // studio: compare, strategy editor, sweep checks
-import { decorateHistory, initCompare } from "./compare.js";
-import { initEditor } from "./editor.js";
+import { clearCompare, decorateHistory, initCompare } from "./compare.js";
+import { initEditor, refreshChoices } from "./editor.js";
 import { showSweepChecks } from "./sweep.js";
 
 // The result view, then a sweep's checks (PBO, deflated Sharpe, walk-forward) beside it.
@@ -141,6 +141,8 @@ async function main() {
     else sessionStorage.removeItem("backtest-token");
     state.cursors = [null];
     loadHistory(0);
+    clearCompare();  // studio: the new owner's runs and saved strategies
+    refreshChoices();
   };
   $("run-form").onsubmit = submit;
   $("cancel").onclick = cancel;

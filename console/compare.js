@@ -10,7 +10,13 @@ const selected = new Map();  // task_id → history item, across history pages
 
 export function initCompare() {
   $("compare-button").onclick = compare;
-  $("compare-clear").onclick = () => { selected.clear(); sync(); };
+  $("compare-clear").onclick = clearCompare;
+  sync();
+}
+
+// Forget the selection (another token: the runs may not be the new owner's).
+export function clearCompare() {
+  selected.clear();
   sync();
 }
 
