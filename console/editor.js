@@ -10,6 +10,7 @@ import { formatPath, JsonSyntaxError, locate, rangeOf } from "./jsonmap.js";
 
 const $ = (id) => document.getElementById(id);
 const EXAMPLES_URL = "examples/strategies.json";  // relative: served beside index.html
+const state = { examples: [], saved: [] };  // the dropdown's documents and saved names
 
 // onRun(taskId) after a run is submitted; onSaved() after a save (the run form's list).
 export async function initEditor({ onRun, onSaved }) {
@@ -30,7 +31,6 @@ export async function initEditor({ onRun, onSaved }) {
   }
 }
 
-const state = { examples: [], saved: [] };
 
 // The dropdown: examples, then the caller's saved documents (GET /api/strategies).
 export async function refreshChoices() {
