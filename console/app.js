@@ -2,7 +2,17 @@
 import { api, API_BASE, describeError, TERMINAL } from "./api.js";
 import { loadForm, readForm } from "./form.js";
 import { follow } from "./live.js";
-import { showResult } from "./result.js";
+import { showResult as showResultView } from "./result.js";
+// studio: compare, strategy editor, sweep checks
+import { clearCompare, decorateHistory, initCompare } from "./compare.js";
+import { initEditor, refreshChoices } from "./editor.js";
+import { showSweepChecks } from "./sweep.js";
+
+// The result view, then a sweep's checks (PBO, deflated Sharpe, walk-forward) beside it.
+async function showResult(doc, ...rest) {
+  await showResultView(doc, ...rest);
+  if (doc.kind === "sweep") showSweepChecks(doc);
+}
 
 const $ = (id) => document.getElementById(id);
 const state = { taskId: null, follower: null, startedAt: 0, cursors: [null], page: 0 };
@@ -118,6 +128,7 @@ async function loadHistory(page) {
         : item.status === "completed" ? openResult(item.task_id) : watch(item.task_id));
       el.append(tr);
     }
+    decorateHistory(el, doc.items);  // studio
   } catch (err) {
     showError(describeError(err));
   }
@@ -132,6 +143,8 @@ async function main() {
     else sessionStorage.removeItem("backtest-token");
     state.cursors = [null];
     loadHistory(0);
+    clearCompare();  // studio: the new owner's runs and saved strategies
+    refreshChoices();
   };
   $("run-form").onsubmit = submit;
   $("cancel").onclick = cancel;
@@ -140,6 +153,14 @@ async function main() {
   $("history-next").onclick = () => loadHistory(state.page + 1);
   try {
     await loadForm();
+  } catch (err) {
+    showError(describeError(err));
+  }
+  // studio: compare and the strategy editor
+  initCompare();
+  try {
+    await initEditor({ onRun: (taskId) => { watch(taskId); $("task-card").scrollIntoView(); },
+                       onSaved: () => loadForm() });
   } catch (err) {
     showError(describeError(err));
   }

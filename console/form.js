@@ -95,5 +95,10 @@ export function readForm() {
   let parsed;
   try { parsed = JSON.parse(grid); } catch (e) { throw new Error(`Sweep grid is not JSON: ${e.message}`); }
   for (const key of Object.keys(parsed)) delete body.params[key];
-  return { path: "/api/sweeps/run-async", body: { ...body, grid: parsed, rank_by: $("rank-by").value } };
+  const sweep = { ...body, grid: parsed, rank_by: $("rank-by").value };
+  // the sweep's checks (docs/sweeps.md): walk-forward folds and PBO blocks
+  const folds = $("wf-folds").value.trim();
+  if (folds) sweep.validation = { walk_forward: { folds: Number(folds), anchored: $("wf-anchored").checked } };
+  if ($("pbo-blocks").value.trim()) sweep.pbo_blocks = Number($("pbo-blocks").value);
+  return { path: "/api/sweeps/run-async", body: sweep };
 }

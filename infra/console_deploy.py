@@ -1,8 +1,8 @@
 """``python -m infra.console_deploy --stack NAME`` (``make console-deploy``): upload console/.
 
 Reads the stack's outputs (BucketName, ApiUrl, WebSocketUrl, ConsoleUrl), writes every file
-of console/ to ``s3://BUCKET/console/`` with its content type, plus a generated
-``config.js`` that points the console at the API and the WebSocket API. CloudFront serves
+of console/ to ``s3://BUCKET/console/`` with its content type, plus the generated
+``examples/strategies.json`` (the editor's examples) and ``config.js`` that points the console at the API and the WebSocket API. CloudFront serves
 them (origin access control; the bucket stays private). ``--bucket/--api-url/--ws-url``
 instead of ``--stack`` skip CloudFormation (any S3 endpoint, e.g. moto or LocalStack).
 """
@@ -14,7 +14,7 @@ import mimetypes
 from pathlib import Path
 from typing import Any
 
-from infra.local.console import CONSOLE_DIR, config_js
+from infra.local.console import CONSOLE_DIR, EXAMPLES_PATH, config_js, strategy_examples_json
 
 PREFIX = "console/"
 _TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
@@ -22,7 +22,7 @@ _TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=ut
 
 
 def upload(s3: Any, bucket: str, api_url: str, ws_url: str, root: Path = CONSOLE_DIR) -> list[str]:
-    """Put the console and its config.js; returns the keys written."""
+    """Put the console, its examples and its config.js; returns the keys written."""
     keys = []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         key = PREFIX + path.relative_to(root).as_posix()
@@ -30,9 +30,11 @@ def upload(s3: Any, bucket: str, api_url: str, ws_url: str, root: Path = CONSOLE
         s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes(),
                       ContentType=kind or "application/octet-stream")
         keys.append(key)
+    s3.put_object(Bucket=bucket, Key=PREFIX + EXAMPLES_PATH, Body=strategy_examples_json().encode(),
+                  ContentType="application/json")
     s3.put_object(Bucket=bucket, Key=PREFIX + "config.js", Body=config_js(api_url, ws_url).encode(),
                   ContentType=_TYPES[".js"], CacheControl="no-cache")
-    return [*keys, PREFIX + "config.js"]
+    return [*keys, PREFIX + EXAMPLES_PATH, PREFIX + "config.js"]
 
 
 def stack_outputs(cfn: Any, stack: str) -> dict[str, str]:

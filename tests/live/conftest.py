@@ -1,4 +1,5 @@
-"""A local stack for the live-progress and browser tests, with a heavy symbol.
+"""A local stack for the live-progress and browser tests, with a heavy symbol; the
+browser fixtures (Playwright driving the system Chromium) and helpers of the console tests.
 
 ``HEAVY_KRW`` at ``1m`` (250,000 synthetic bars, written as a CSV and loaded through
 ``DATA_DIRS`` like any user data) makes a run that lasts seconds, so a test can watch
@@ -9,6 +10,7 @@ run of a few seconds write several progress steps.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,8 @@ import pytest
 from infra.local.process import StackProcess
 from tests.e2e.conftest import STARTUP_DEADLINE_S, STOP_DEADLINE_S
 
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+TIMEOUT_MS = 120_000
 HEAVY_SYMBOL = "HEAVY_KRW"
 HEAVY_BARS = 250_000
 # ~4 s on one free core; the strategy dominates (1000-bar windows, 200 bins)
@@ -93,3 +97,51 @@ def _start(log_path: Path, env: dict[str, str]) -> StackProcess | None:
         if any(s in text for s in ("is in use", "Address already in use", "moto did not start")):
             return None
         pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                      args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def console_errors() -> list[str]:
+    """What the page logged as an error (console errors, uncaught exceptions), in order."""
+    return []
+
+
+@pytest.fixture
+def page(browser, live_stack: LiveStack, console_errors: list[str]):
+    context = browser.new_context(viewport={"width": 1200, "height": 1500})
+    page = context.new_page()
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda exc: console_errors.append(f"uncaught: {exc}"))
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(live_stack.api_url + "/")
+    page.wait_for_selector("body[data-ready=true]")
+    yield page
+    context.close()
+
+
+def by_id(page, testid: str):
+    return page.get_by_test_id(testid)
+
+
+def fill_run(page, symbols: list[str], timeframe: str, start: str, end: str,
+             params: dict[str, str] | None = None) -> None:
+    by_id(page, "strategy").select_option("volume_zone_breakout")
+    by_id(page, "timeframe").select_option(timeframe)
+    listed = by_id(page, "symbols").locator("option").all_inner_texts()
+    by_id(page, "symbols").select_option([s for s in symbols if s in listed])
+    # without /api/data/inventory only the demo symbols are listed: type the others
+    page.locator("#extra-symbols").fill(",".join(s for s in symbols if s not in listed))
+    by_id(page, "start-date").fill(start)
+    by_id(page, "end-date").fill(end)
+    for name, value in (params or {}).items():
+        page.locator(f"#params input[name={name}]").fill(value)

@@ -9,60 +9,16 @@ view of the run with a stop).
 from __future__ import annotations
 
 import os
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.live.conftest import HEAVY_SYMBOL, LiveStack
+from tests.live.conftest import CHROMIUM, HEAVY_SYMBOL, TIMEOUT_MS, LiveStack, by_id, fill_run
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None,
     reason="browser suite skipped: no system Chromium (install it: apt-get install -y chromium)")
-TIMEOUT_MS = 120_000
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                      args=["--no-sandbox", "--disable-dev-shm-usage"])
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser, live_stack: LiveStack):
-    context = browser.new_context(viewport={"width": 1200, "height": 1500})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(live_stack.api_url + "/")
-    page.wait_for_selector("body[data-ready=true]")
-    yield page
-    context.close()
-
-
-def by_id(page, testid: str):
-    return page.get_by_test_id(testid)
-
-
-def fill_run(page, symbols: list[str], timeframe: str, start: str, end: str,
-             params: dict[str, str] | None = None) -> None:
-    by_id(page, "strategy").select_option("volume_zone_breakout")
-    by_id(page, "timeframe").select_option(timeframe)
-    listed = by_id(page, "symbols").locator("option").all_inner_texts()
-    by_id(page, "symbols").select_option([s for s in symbols if s in listed])
-    # without /api/data/inventory only the demo symbols are listed: type the others
-    page.locator("#extra-symbols").fill(",".join(s for s in symbols if s not in listed))
-    by_id(page, "start-date").fill(start)
-    by_id(page, "end-date").fill(end)
-    for name, value in (params or {}).items():
-        page.locator(f"#params input[name={name}]").fill(value)
 
 
 def test_given_the_console_when_a_backtest_is_submitted_then_progress_result_and_chart(
