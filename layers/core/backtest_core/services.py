@@ -13,8 +13,8 @@ from backtest_core.queue import JobQueue
 from backtest_core.repository import TaskRepository
 from backtest_core.settings import Settings, settings
 from backtest_core.stepfunctions import StateMachine
-from backtest_core.stored_timeframes import StoredTimeframes
 from backtest_core.storage import ResultStore, S3CandleReader
+from backtest_core.stored_timeframes import StoredTimeframes
 from backtest_core.strategy_store import StrategyStore
 from backtest_core.timeutil import utc_now
 
