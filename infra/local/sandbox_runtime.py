@@ -129,9 +129,9 @@ def _warm_up(loaded: Any, event: dict[str, Any] | None, context: Any) -> dict[st
     started = time.perf_counter()
     services = sys.modules.get("backtest_core.services")
     if services is not None:
-        svc = services.services()
-        if svc.stored is not None:
-            svc.stored.timeframes([])
+        stored = getattr(services.services(), "stored", None)
+        if stored is not None:  # the submit functions' stored-data listing
+            stored.timeframes([])
     if event is not None:
         loaded.handler(event, context)
     return {"warm_ms": (time.perf_counter() - started) * 1000}

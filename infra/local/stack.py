@@ -298,9 +298,10 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     received: list[str] = []
 
-    def _on_signal(signum: int, _frame: object) -> None:  # the main thread only sets a flag
+    def _on_signal(signum: int, _frame: object) -> None:
+        # Only a list append: taking the Event's lock here could deadlock with the main
+        # thread inside stop.wait(), which then never returned (a stack deaf to SIGTERM).
         received.append(signal.Signals(signum).name)
-        stop.set()
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _on_signal)
@@ -314,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
                   config.port)
         return 1
     print(banner(stack, time.perf_counter() - started), flush=True)
-    stop.wait()
+    while not received and not stop.wait(0.2):  # a timed wait: the handler runs within it
+        pass
     stopping = time.perf_counter()
     stack.stop()
     log.info("stopped on %s in %.1f s", received[0] if received else "request",
