@@ -237,8 +237,8 @@ def banner(stack: RunningStack, ready_s: float) -> str:
         f" it talks to {api} via BACKTEST_API_URL or PORT)",
         "  Demo candles BTC_KRW, ETH_KRW (1d, 1h; 2024-2025) are SYNTHETIC, not market data,",
         f"  unless loaded from ./data or DATA_DIRS (see {api}/api/data/inventory).",
-        "  Functions run in sandboxes (one per API function warm from the start, others on"
-        " first use): pgrep -af 'sandbox '.",
+        f"  Stack    pid {os.getpid()}; functions run in its child sandboxes (one per API"
+        f" function warm from the start, others on first use): pgrep -a -P {os.getpid()}",
         (f"  State is saved in {stack.state_dir} at Ctrl-C and reloaded at start"
          " (a hard kill loses what changed since)." if stack.state_dir else
          "  No state is kept (LOCAL_STATE_DIR is empty)."),
