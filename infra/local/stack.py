@@ -118,15 +118,17 @@ def start_stack(config: StackConfig) -> RunningStack:
     _apply_overrides(emu, config)
     if config.state_dir is not None:  # snapshot + journal, before any request is served
         local_state.recover(emu, config.state_dir)
+    set_callback_url(emu.model.functions, config.host, config.port)  # before the sandboxes
+    functions = _pools(emu, config)
+    # The warm-up imports run while the candles load (a listing cached before they are all
+    # in is only trusted to accept: stored_timeframes.py re-lists before refusing).
+    warming = warm_up_pools(functions.values()) if config.warm_api else []
     if config.seed_demo or config.data_dirs:
         bucket = emu.env.get("BUCKET") or emu.model.buckets[0].name
         prefix = emu.env.get("DATA_PREFIX", "data/")
         real = local_data.load_layout_dirs(emu.client("s3", journalled=False), bucket, prefix, config.data_dirs)
         demo_data.seed(emu.client("s3", journalled=False), bucket, prefix, config.data_dirs,
                        synthetic=config.seed_demo, skip=real)
-    set_callback_url(emu.model.functions, config.host, config.port)  # before the sandboxes
-    functions = _pools(emu, config)
-    warming = warm_up_pools(functions.values()) if config.warm_api else []
     dispatcher = Dispatcher(_sources(emu, functions, config.workers),
                             lambda: emu.client("sqs"), emu.model.region)
     dispatcher.start()
