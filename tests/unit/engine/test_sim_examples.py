@@ -183,3 +183,24 @@ def test_given_example_e_at_a_timeframe_then_curve_points_carry_a_timestamp_when
                           "2024-01-01T07:00:00Z"]
     else:
         assert all(set(p) == {"date", "equity"} for p in symbol["performance_curve"])
+
+
+def test_given_a_result_document_then_the_published_metrics_schema_describes_it():
+    from backtest_contract.metrics import ResultDocument
+
+    frame = pd.DataFrame([(*row, 100.0) for row in E_BARS],
+                         columns=["open", "high", "low", "close", "volume"])
+    frame.insert(0, "timestamp", pd.date_range("2024-01-01", periods=9, freq="D", tz="UTC"))
+    definition = {"name": "cross_e", "entry": {"crosses_above": [{"price": "close"}, 100.5]}}
+    spec = RunSpec(strategy=None, definition=definition, symbols=["BTC_KRW"], fee_bps=0.0,
+                   position=E_POSITION)
+    doc = run_backtest(spec, reader_for({"BTC_KRW": frame}), run_id="e", environment="test")
+
+    parsed = ResultDocument.model_validate(doc)
+
+    symbol = parsed.symbols[0]
+    assert symbol.portfolio.total_return_pct == doc["symbols"][0]["portfolio"]["total_return_pct"]
+    assert [t.exit_reason for t in symbol.portfolio.trade_log] == [
+        "take_profit", "stop_loss", "end_of_data"]
+    assert parsed.portfolio.final_equity == doc["portfolio"]["final_equity"]
+    assert symbol.max_drawdown == doc["symbols"][0]["max_drawdown"]
