@@ -1,5 +1,6 @@
-"""Tests that run the handlers on moto see the market data a fresh local stack stores, so
-the submit's stored-data check (backtest_core.stored_timeframes) accepts their requests."""
+"""Tests that call the API handlers on moto (fixture ``api``) see the market data a fresh
+local stack stores, so the submit's stored-data check (backtest_core.stored_timeframes)
+accepts their requests; tests below the API keep an empty bucket."""
 
 from __future__ import annotations
 
@@ -10,5 +11,5 @@ from tests.conftest import store_candles
 
 @pytest.fixture(autouse=True)
 def stored_candles(request: pytest.FixtureRequest) -> None:
-    if "aws" in request.fixturenames:
+    if "api" in request.fixturenames:
         store_candles(request.getfixturevalue("aws"))
