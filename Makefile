@@ -66,7 +66,7 @@ bench-sim: $(STAMP) ## simulator: vectorised vs per-row loop (1M bars) and a 20-
 bench-api: $(STAMP) ## load figures against the local stack
 	$(BIN)/python bench/bench_api.py
 
-bench-startup: $(STAMP) ## how long `make run` takes to answer (5 starts)
+bench-startup: $(STAMP) ## how long `make run` takes to answer, first submit/status latency warm vs cold (5 starts each)
 	$(BIN)/python bench/bench_startup.py 5
 
 bench-pbo: $(STAMP) ## cost of the probability of backtest overfitting (1,000 combinations × 8,760 bars)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -82,6 +83,33 @@ def _reset_caches() -> None:
     settings.settings.cache_clear()
     services.services.cache_clear()
     idempotency._once.cache_clear()
+
+
+STORED_PAIRS = (("BTC_KRW", "1d"), ("BTC_KRW", "1h"), ("ETH_KRW", "1d"), ("ETH_KRW", "1h"))
+
+
+def store_candles(aws: AwsEnv, pairs=STORED_PAIRS) -> None:
+    """Small real year files (2024: daily bars all year, hourly bars in January) for each
+    (symbol, timeframe) of ``pairs`` in the data prefix, as the local stack stores them."""
+    s3 = aws.client("s3")
+    for symbol, timeframe in pairs:
+        for key, body in _layout(symbol, timeframe).items():
+            s3.put_object(Bucket=aws.env["BUCKET"], Key=aws.env["DATA_PREFIX"] + key, Body=body)
+
+
+@functools.cache
+def _layout(symbol: str, timeframe: str) -> dict[str, bytes]:
+    import numpy as np
+    import pandas as pd
+
+    from backtest_engine import to_parquet_layout
+
+    n, freq = (366, "D") if timeframe == "1d" else (744, "h")
+    close = 100 + np.cumsum(np.sin(np.arange(n) / 7.0))
+    df = pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=n, freq=freq, tz="UTC"),
+                       "open": close, "high": close + 1, "low": close - 1, "close": close,
+                       "volume": 1000.0 + np.arange(n) % 17})
+    return to_parquet_layout(df, symbol, timeframe)
 
 
 @pytest.fixture

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from infra.local.sandbox import SandboxStopped
+
 log = logging.getLogger("local.sqs")
 POLL_WAIT_S = 1  # long poll; short so that a stop request is honoured within ~1 s
 
@@ -109,6 +111,8 @@ class Dispatcher:
         try:
             result = source.function.invoke(event)
             failed = failed_ids(result, ids) if source.report_batch_item_failures else set()
+        except SandboxStopped:  # the stack is stopping: the batch stays in the queue
+            failed = set(ids)
         except Exception as exc:  # raised, timed out or its sandbox died: retry the whole batch
             log.error("%s failed: %s\n%s", source.function.spec.logical_id, exc,
                       getattr(exc, "trace", "") or traceback.format_exc())

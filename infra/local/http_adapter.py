@@ -42,12 +42,14 @@ from infra.local.apigw import (
     lambda_response,
 )
 from infra.local.dispatcher import Invoker
+from infra.local.sandbox import SandboxStopped
 from infra.local.template_model import CorsSpec
 
 log = logging.getLogger("local.http")
 # API Gateway's own answer when no route matches (template.yaml routes /{proxy+} to a function).
 _NOT_FOUND = json.dumps({"message": "Not Found"}).encode()
 _INTERNAL = json.dumps({"message": "Internal Server Error"}).encode()
+_STOPPING = json.dumps({"detail": "The local stack is stopping"}).encode()
 _UNAUTHORIZED = json.dumps({"detail": "Unauthorized"}).encode()  # every 401: {"detail"}
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 REQUEST_TIMEOUT_S = 10.0
@@ -190,6 +192,8 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> tuple[int, list[tuple[str, str]], bytes]:
         try:
             return lambda_response(function.invoke(event))
+        except SandboxStopped:  # a request still in flight while the stack stops
+            return 503, [("content-type", "application/json")], _STOPPING
         except Exception as exc:  # API Gateway answers 500 when the integration fails
             log.error("%s failed: %s\n%s", function.spec.logical_id, exc,
                       getattr(exc, "trace", "") or traceback.format_exc())

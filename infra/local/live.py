@@ -25,6 +25,9 @@ class LiveParts:
     gateway: WebSocketGateway | None
     poller: StreamPoller
 
+    def request_stop(self) -> None:
+        self.poller.request_stop()
+
     def stop(self) -> None:
         self.poller.stop()
 

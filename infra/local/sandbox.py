@@ -20,6 +20,7 @@ invoke. Like Lambda, it runs one invocation per sandbox process at a time:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -53,6 +54,13 @@ class InvocationError(Exception):
         self.trace = trace
 
 
+class SandboxStopped(InvocationError):
+    """The stack is stopping: the pool is closed (its sandboxes are being stopped)."""
+
+    def __init__(self, function: str):
+        super().__init__(function, "Sandbox.Stopped", "the local stack is stopping")
+
+
 class _Gone(Exception):
     """The sandbox closed its pipe (it exited or was killed)."""
 
@@ -66,14 +74,23 @@ class Sandbox:
             [sys.executable, "-m", "infra.local.sandbox_runtime", "sandbox", spec.logical_id],
             cwd=REPO_ROOT, env={**env, NICE_VAR: str(nice)}, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=None,
+            # Its own session: a signal to the stack's process group (SIGTERM from a
+            # supervisor, Ctrl-C) reaches the stack only, which stops its sandboxes in order
+            # (stdin EOF, then SIGTERM); a sandbox outliving the stack exits by itself
+            # (sandbox_runtime: parent watch).
+            start_new_session=True,
         )
         self._in = self.proc.stdin
         self._out_fd = self.proc.stdout.fileno()  # type: ignore[union-attr]
         self._buffer = b""
-        self._send({"spec": {"logical_id": spec.logical_id, "name": spec.name,
+        self._hello({"spec": {"logical_id": spec.logical_id, "name": spec.name,
                              "code_dir": str(spec.code_dir), "handler": spec.handler,
                              "timeout_s": spec.timeout_s, "memory_mb": spec.memory_mb},
                     "region": region})
+
+    def _hello(self, doc: dict[str, Any]) -> None:
+        with contextlib.suppress(OSError):  # it died at once: wait_ready says so (InitError)
+            self._send(doc)
 
     @property
     def pid(self) -> int:
@@ -98,10 +115,11 @@ class Sandbox:
                                   "".join(reply.get("stackTrace") or []))
         return float(reply.get("init_ms", 0.0))
 
-    def invoke(self, event: dict[str, Any], timeout_s: float) -> Any:
+    def invoke(self, event: dict[str, Any] | None, timeout_s: float, kind: str = "event") -> Any:
+        """One invocation (``kind`` "event"), or the stack's warm-up ("warmup", warmup.py)."""
         started = time.monotonic()
         try:
-            self._send({"event": event})
+            self._send({kind: event})
             reply = self._receive(started + timeout_s)
         except TimeoutError:
             self.kill()
@@ -127,11 +145,19 @@ class Sandbox:
 
     def terminate(self, grace_s: float = STOP_GRACE_S) -> None:
         """SIGTERM (its exit hooks run), SIGKILL after ``grace_s``."""
+        self.ask_to_stop()
+        self.wait_stopped(time.monotonic() + grace_s)
+
+    def ask_to_stop(self) -> None:
+        """EOF on its stdin and SIGTERM (its exit hooks run); returns at once."""
         self.close()
         if self.alive():
             self.proc.send_signal(signal.SIGTERM)
+
+    def wait_stopped(self, deadline: float) -> None:
+        """Wait for its exit until ``deadline`` (monotonic), then SIGKILL."""
         try:
-            self.proc.wait(grace_s)
+            self.proc.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             self.kill()
 
@@ -182,6 +208,8 @@ class FunctionPool:
         self._idle: list[Sandbox] = []
         self._busy: set[Sandbox] = set()
         self._starting = 0
+        self._cold: set[Sandbox] = set()  # sandboxes still importing (stopped by close())
+        self._stopping: list[Sandbox] = []  # what close() asked to stop (join() waits)
         self._cond = threading.Condition()
         self._closed = False
 
@@ -200,6 +228,8 @@ class FunctionPool:
             ok = True
             return result
         except InvocationError as exc:
+            if self._closed and exc.error_type == "Runtime.ExitError":  # close() stopped it
+                raise SandboxStopped(self.spec.logical_id) from None
             if exc.error_type == "Sandbox.Timedout":
                 log.warning("%s: invocation exceeded its Timeout of %ss: sandbox pid %d killed",
                             self.spec.logical_id, self.spec.timeout_s, sandbox.pid)
@@ -212,22 +242,47 @@ class FunctionPool:
         finally:
             self._release(sandbox, keep=ok)
 
-    def close(self) -> None:
-        """Stop every sandbox: idle ones at once, busy ones with SIGTERM then SIGKILL."""
+    def warm_up(self, event: dict[str, Any] | None) -> int:
+        """Start a sandbox (or take an idle one) and run the warm-up in it (warmup.py): its
+        pid, idle again afterwards. InvocationError when it fails."""
+        sandbox = self._acquire()
+        ok = False
+        try:
+            sandbox.invoke(event, self.spec.timeout_s, kind="warmup")
+            ok = True
+            return sandbox.pid
+        except InvocationError as exc:  # the handler raised: the sandbox stays, imported
+            ok = exc.error_type not in ("Sandbox.Timedout", "Runtime.ExitError") and \
+                sandbox.alive()
+            raise
+        finally:
+            self._release(sandbox, keep=ok)
+
+    def close(self, wait: bool = True) -> None:
+        """Stop every sandbox (importing, idle and busy ones) at once: stdin EOF and SIGTERM,
+        SIGKILL after STOP_GRACE_S. ``wait=False`` returns at once; ``join()`` then waits,
+        so that a stack stops all its pools in one grace period, not one per sandbox."""
         with self._cond:
             self._closed = True
-            sandboxes = [*self._idle, *self._busy]
+            self._stopping = [*self._idle, *self._busy, *self._cold]
             self._idle.clear()
             self._cond.notify_all()
-        for sandbox in sandboxes:
-            sandbox.terminate()
+        for sandbox in self._stopping:
+            sandbox.ask_to_stop()
+        if wait:
+            self.join(time.monotonic() + STOP_GRACE_S)
+
+    def join(self, deadline: float) -> None:
+        """After ``close(wait=False)``: wait for the sandboxes' exit until ``deadline``
+        (monotonic), SIGKILL those still running."""
+        for sandbox in self._stopping:
+            sandbox.wait_stopped(deadline)
 
     def _acquire(self) -> Sandbox:
         with self._cond:
             while True:
                 if self._closed:
-                    raise InvocationError(self.spec.logical_id, "Sandbox.Stopped",
-                                          "the local stack is stopping")
+                    raise SandboxStopped(self.spec.logical_id)
                 while self._idle:
                     sandbox = self._idle.pop()
                     if sandbox.alive():
@@ -252,9 +307,24 @@ class FunctionPool:
         # the pool was made (e.g. a URL known once the API listens) are seen.
         env = sandbox_env(self.spec, self._shared, init_hook=self.init_hook)
         sandbox = Sandbox(self.spec, self._region, env, self.nice)
-        init_ms = sandbox.wait_ready()  # raises (sandbox killed) when the import fails
         with self._cond:
-            self._busy.add(sandbox)
+            self._cold.add(sandbox)
+        try:
+            init_ms = sandbox.wait_ready()  # raises (sandbox killed) when the import fails
+        except InvocationError:
+            if self._closed:  # close() stopped it mid-import
+                raise SandboxStopped(self.spec.logical_id) from None
+            raise
+        finally:
+            with self._cond:
+                self._cold.discard(sandbox)
+        with self._cond:
+            closed = self._closed
+            if not closed:
+                self._busy.add(sandbox)
+        if closed:  # the stack began stopping during the cold start: no invocation now
+            sandbox.terminate()
+            raise SandboxStopped(self.spec.logical_id)
         log.info("cold start %s: sandbox pid %d ready in %.0f ms (init %.0f ms)",
                  self.spec.logical_id, sandbox.pid, (time.perf_counter() - started) * 1000,
                  init_ms)

@@ -11,7 +11,8 @@ Protocol over the process's stdin/stdout (the parent holds the other ends): fram
 2. the sandbox imports the handler (the cold start) and answers ``{"ready": true,
    "init_ms": ...}`` or ``{"ready": false, "errorType": ..., "errorMessage": ...}``;
 3. then, one at a time: ``{"event": ...}`` → ``{"ok": true, "result": ...}`` or
-   ``{"ok": false, "errorType": ..., "errorMessage": ..., "stackTrace": [...]}``.
+   ``{"ok": false, "errorType": ..., "errorMessage": ..., "stackTrace": [...]}``; the
+   stack's ``{"warmup": event-or-null}`` before it serves (warmup.py) is answered alike.
 
 EOF on stdin (the stack stopped, or died) ends the process; so does a change of parent
 (the stack was killed mid-invocation: no orphan keeps running). The function's stdout (print,
@@ -106,7 +107,10 @@ def serve(logical_id: str, inbox: BinaryIO, outbox: BinaryIO) -> int:
     while (request := read_frame(inbox)) is not None:
         context = LambdaContext(spec, region)
         try:
-            result = loaded.handler(request["event"], context)
+            if "warmup" in request:
+                result = _warm_up(loaded, request["warmup"], context)
+            else:
+                result = loaded.handler(request["event"], context)
             reply = {"ok": True, "result": result}
         except Exception as exc:
             reply = {"ok": False, **_error(exc)}
@@ -116,6 +120,29 @@ def serve(logical_id: str, inbox: BinaryIO, outbox: BinaryIO) -> int:
             write_frame(outbox, {"ok": False, "errorType": "Runtime.MarshalError",
                                  "errorMessage": f"Unable to marshal response: {exc}"})
     return 0
+
+
+def _warm_up(loaded: Any, event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
+    """The stack's warm-up (warmup.py): the first call's lazy work done before the first
+    request: this function's services (boto3 clients, the stored-data listing), then the
+    handler once with ``event`` (Powertools' route and validation setup), answer ignored."""
+    started = time.perf_counter()
+    services = sys.modules.get("backtest_core.services")
+    if services is not None:
+        stored = getattr(services.services(), "stored", None)
+        if stored is not None:  # the submit functions' stored-data listing
+            stored.timeframes([])
+    if event is not None:
+        loaded.handler(event, context)
+    return {"warm_ms": (time.perf_counter() - started) * 1000}
+
+
+def _stop_on_sigterm(*_: Any) -> None:
+    """Exit (atexit hooks run: e.g. the Fargate stand-in stops its containers), once: a
+    second SIGTERM must not raise SystemExit inside those hooks ("Exception ignored in
+    atexit callback")."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(0)
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -149,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group: the stack stops us
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # atexit hooks run (child processes)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     logging.basicConfig(level=os.environ.get("LOCAL_LOG_LEVEL", "INFO"),
                         format=f"%(asctime)s %(levelname)-7s sandbox {logical_id}"
                                " %(name)s: %(message)s", stream=sys.stderr)
@@ -161,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
         return serve(logical_id, inbox, outbox)
     except (BrokenPipeError, KeyboardInterrupt):
         return 0
+    finally:  # exiting on EOF: the stack's SIGTERM that follows must not interrupt the exit
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 moto (DynamoDB, SQS, S3) bootstrapped from template.yaml → saved state reloaded (.local/)
 → demo candles → one sandbox pool per Lambda function (processes started on first use,
-sandbox.py) → SQS dispatcher (the event source mappings) → schedules (the reaper) → HTTP
+sandbox.py; one per HTTP function warmed before serving, warmup.py) → SQS dispatcher (the event source mappings) → schedules (the reaper) → HTTP
 server in place of API Gateway. Ctrl-C (or SIGTERM) stops everything, saves the state and
 exits 0.
 
@@ -17,7 +17,8 @@ LOCAL_LEASE_SECONDS (replaces LEASE_SECONDS), LOCAL_SCHEDULE_RATE_S (replaces ev
 rate), LOCAL_STATE_DIR (.local; "" = keep no state), LOCAL_WORKER_NICE (10: CPU niceness of
 the queue-driven sandboxes, so the API's stay responsive while backtests run),
 FANOUT_MIN_CANDLES (the template's FanoutMinCandles: runs with 2+ symbols from this many
-candles fan out on the Step Functions state machine).
+candles fan out on the Step Functions state machine), LOCAL_WARM_API (1; 0 leaves the HTTP
+functions' sandboxes cold until their first request, warmup.py).
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ from infra.local.emulation import Emulation, start_emulation
 from infra.local.http_adapter import ApiServer
 from infra.local.live import LiveParts, set_callback_url, start_live
 from infra.local.naming import ACCOUNT_ID
-from infra.local.sandbox import FunctionPool
+from infra.local.sandbox import STOP_GRACE_S, FunctionPool
 from infra.local.scheduler import Scheduler, Timer
+from infra.local.warmup import warm_up_pools
 
 log = logging.getLogger("local.stack")
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -64,6 +66,7 @@ class StackConfig:
     state_dir: Path | None = None  # saved at a clean stop, reloaded at start; None = off
     background_nice: int = 10  # CPU niceness of queue-driven sandboxes (worker, DLQ)
     fanout_min_candles: int | None = None  # None = the template's FanoutMinCandles
+    warm_api: bool = True  # a warm sandbox per HTTP function before serving (warmup.py)
 
 
 @dataclass
@@ -86,11 +89,16 @@ class RunningStack:
         self.dispatcher.request_stop()  # pollers wind down while the API stops
         self.scheduler.request_stop()
         if self.live is not None:
-            self.live.stop()
-        self.api.shutdown()
-        self.api.server_close()
+            self.live.request_stop()
+        self.api.shutdown()  # no new connection; requests in flight end with the pools
         for pool in self.functions.values():  # a busy worker is stopped, not awaited: its
-            pool.close()  # message stays in the queue and its task is re-sent at restart
+            pool.close(wait=False)  # message stays queued and its task is re-sent at restart
+        deadline = time.monotonic() + STOP_GRACE_S  # one grace period for every sandbox
+        for pool in self.functions.values():
+            pool.join(deadline)
+        self.api.server_close()  # joins the request threads (quick now)
+        if self.live is not None:  # joined after the pools: a push mid-cold-start is stopped
+            self.live.stop()
         self.dispatcher.stop()
         self.scheduler.stop()
         if self.state_dir is not None:
@@ -99,7 +107,8 @@ class RunningStack:
 
 
 def start_stack(config: StackConfig) -> RunningStack:
-    """Start every part; returns once the API accepts requests (sandboxes start on first use)."""
+    """Start every part; returns once the API accepts requests (one warm sandbox per HTTP
+    function, unless ``warm_api`` is off; more start on first use)."""
     overrides = ({"FanoutMinCandles": str(config.fanout_min_candles)}
                  if config.fanout_min_candles else None)
     journal = (None if config.state_dir is None else local_state.journal_path(
@@ -109,14 +118,17 @@ def start_stack(config: StackConfig) -> RunningStack:
     _apply_overrides(emu, config)
     if config.state_dir is not None:  # snapshot + journal, before any request is served
         local_state.recover(emu, config.state_dir)
+    set_callback_url(emu.model.functions, config.host, config.port)  # before the sandboxes
+    functions = _pools(emu, config)
+    # The warm-up imports run while the candles load (a listing cached before they are all
+    # in is only trusted to accept: stored_timeframes.py re-lists before refusing).
+    warming = warm_up_pools(functions.values()) if config.warm_api else []
     if config.seed_demo or config.data_dirs:
         bucket = emu.env.get("BUCKET") or emu.model.buckets[0].name
         prefix = emu.env.get("DATA_PREFIX", "data/")
         real = local_data.load_layout_dirs(emu.client("s3", journalled=False), bucket, prefix, config.data_dirs)
         demo_data.seed(emu.client("s3", journalled=False), bucket, prefix, config.data_dirs,
                        synthetic=config.seed_demo, skip=real)
-    set_callback_url(emu.model.functions, config.host, config.port)  # before the sandboxes
-    functions = _pools(emu, config)
     dispatcher = Dispatcher(_sources(emu, functions, config.workers),
                             lambda: emu.client("sqs"), emu.model.region)
     dispatcher.start()
@@ -124,6 +136,8 @@ def start_stack(config: StackConfig) -> RunningStack:
     scheduler.start()
     api = ApiServer((config.host, config.port), functions, emu.model.cors)
     live = start_live(emu, functions, api)  # WebSocket + console on the API's port
+    for thread in warming:  # the first request meets its budget: no cold sandbox
+        thread.join()
     api.serve_in_thread()  # accepting requests from here on
     if config.state_dir is not None:
         local_state.resend_pending(emu)
@@ -225,7 +239,8 @@ def banner(stack: RunningStack, ready_s: float) -> str:
         f" it talks to {api} via BACKTEST_API_URL or PORT)",
         "  Demo candles BTC_KRW, ETH_KRW (1d, 1h; 2024-2025) are SYNTHETIC, not market data,",
         f"  unless loaded from ./data or DATA_DIRS (see {api}/api/data/inventory).",
-        "  Functions run in sandboxes started on first use (pgrep -af 'sandbox ').",
+        f"  Stack    pid {os.getpid()}; functions run in its child sandboxes (one per API"
+        f" function warm from the start, others on first use): pgrep -a -P {os.getpid()}",
         (f"  State is saved in {stack.state_dir} at Ctrl-C and reloaded at start"
          " (a hard kill loses what changed since)." if stack.state_dir else
          "  No state is kept (LOCAL_STATE_DIR is empty)."),
@@ -262,6 +277,7 @@ def parse_config(argv: list[str] | None = None) -> StackConfig:
         state_dir=_state_dir(env.get("LOCAL_STATE_DIR", str(REPO_ROOT / ".local"))),
         background_nice=int(env.get("LOCAL_WORKER_NICE") or 10),
         fanout_min_candles=int(env.get("FANOUT_MIN_CANDLES") or 0) or None,
+        warm_api=env.get("LOCAL_WARM_API", "1") != "0",
     )
 
 
@@ -282,8 +298,15 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     config = parse_config(argv)
     stop = threading.Event()
+    received: list[str] = []
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        # Only a list append: taking the Event's lock here could deadlock with the main
+        # thread inside stop.wait(), which then never returned (a stack deaf to SIGTERM).
+        received.append(signal.Signals(signum).name)
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, _on_signal)
     started = time.perf_counter()
     try:
         stack = start_stack(config)
@@ -294,10 +317,12 @@ def main(argv: list[str] | None = None) -> int:
                   config.port)
         return 1
     print(banner(stack, time.perf_counter() - started), flush=True)
-    stop.wait()
-    log.info("stopping")
+    while not received and not stop.wait(0.2):  # a timed wait: the handler runs within it
+        pass
+    stopping = time.perf_counter()
     stack.stop()
-    log.info("stopped")
+    log.info("stopped on %s in %.1f s", received[0] if received else "request",
+             time.perf_counter() - stopping)  # the one line of a clean stop
     return 0
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from infra.local.sandbox import SandboxStopped
 from infra.local.template_model import StreamSourceSpec
 
 log = logging.getLogger("local.streams")
@@ -58,6 +59,10 @@ class StreamPoller:
             self._threads.append(thread)
             log.info("%s reads the stream of %s", source.function.spec.logical_id,
                      source.table_name)
+
+    def request_stop(self) -> None:
+        """Tell every poller to stop after its current batch (returns at once)."""
+        self._stop.set()
 
     def stop(self, timeout_s: float = 5.0) -> None:
         self._stop.set()
@@ -105,6 +110,8 @@ class StreamPoller:
         name = source.function.spec.logical_id
         try:
             result = source.function.invoke({"Records": records})
+        except SandboxStopped:  # the stack is stopping: the records are read again at start
+            return 0
         except Exception:
             log.error("%s raised on a stream batch:\n%s", name, traceback.format_exc())
             return 0

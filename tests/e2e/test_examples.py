@@ -71,6 +71,30 @@ def test_given_the_websocket_example_then_it_follows_to_completed(api_url: str) 
     assert lines[-1] == f"result: /api/backtests/{task_id}"
 
 
+def test_given_the_readme_websocket_snippet_when_run_then_it_follows_to_completed(
+        api_url: str, tmp_path: Path) -> None:
+    if os.environ.get("API_URL"):
+        pytest.skip("the local stack serves /ws/backtest/{id}; a deployment has its own URL")
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    (snippet,) = [block for block in re.findall(r"```python\n(.*?)```", readme, re.DOTALL)
+                  if "async def follow" in block]
+    host = api_url.removeprefix("http://")
+    (tmp_path / "follow.py").write_text(snippet.replace("localhost:8000", host))
+    body = json.dumps({"strategy": "volume_zone_breakout", "symbols": ["BTC_KRW"],
+                       "start_date": "2024-01-01", "end_date": "2024-06-30"}).encode()
+    request = urllib.request.Request(f"{api_url}/api/backtests/run-async", data=body,
+                                     headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        task_id = json.loads(resp.read())["task_id"]
+
+    proc = run_example([sys.executable, str(tmp_path / "follow.py"), task_id], api_url)
+
+    assert proc.returncode == 0, proc.stderr
+    messages = [line.split() for line in proc.stdout.strip().splitlines()]
+    assert [int(m[0]) for m in messages] == list(range(1, len(messages) + 1))
+    assert messages[-1][1:] == ["completed", "completed", "1.0"]
+
+
 def test_given_the_sample_csv_then_the_engine_cli_runs_it() -> None:
     script = Path(sys.executable).with_name("backtest")
     proc = subprocess.run([str(script), "run", "--strategy", "volume_zone_breakout", "--csv",

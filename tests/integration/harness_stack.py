@@ -170,7 +170,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     saved_env = dict(os.environ)
     running = start_stack(StackConfig(template=root / "template.yaml", port=0, workers=2,
                                       visibility_timeout_s=1, seed_demo=False,
-                                      schedule_rate_s=0.5))
+                                      schedule_rate_s=0.5, warm_api=False))
     running.calls_dir = root / "calls"  # type: ignore[attr-defined]
     try:
         yield running

@@ -75,7 +75,8 @@ def test_given_a_submitted_backtest_when_the_worker_runs_then_completed_and_resu
     result = status["result"]
     assert result["version"] == "1.3.0" and result["run_id"] == task_id
     assert [s["symbol"] for s in result["symbols"]] == ["BTC_KRW"]
-    assert result["failed_symbols"][0]["symbol"] == "DOGE_KRW"
+    assert result["failed_symbols"] == [{"symbol": "DOGE_KRW",
+                                         "reason": "No data files for DOGE_KRW at 1d"}]
     assert "synthetic" in result["symbols"][0]["data"]["source"]
     assert result["total_signals"] == sum(len(s["signals"]) for s in result["symbols"])
     assert api.call("GET", f"/api/backtests/{task_id}").body == result
@@ -88,12 +89,26 @@ def test_given_a_submitted_backtest_when_the_worker_runs_then_completed_and_resu
 
 
 def test_given_a_task_without_any_data_then_it_fails_at_once_with_the_specs_message(api, stack):
-    task_id = api.call("POST", "/api/backtests/run-async",
-                       {**BODY, "symbols": ["DOGE_KRW"]}).body["task_id"]
+    body = {**BODY, "symbols": ["BTC_KRW"], "start_date": "2030-01-01",
+            "end_date": "2030-01-31"}  # stored at 1d, but not in this window
+    task_id = api.call("POST", "/api/backtests/run-async", body).body["task_id"]
     assert stack("JobsQueue", "WorkerFunction") == []  # permanent: acknowledged, not retried
     status = api.call("GET", f"/api/backtests/status/{task_id}").body
     assert status["status"] == "failed"
-    assert status["error"].startswith("No data found for symbols ['DOGE_KRW'] in range 2024-01-01")
+    assert status["error"] == (
+        "No data found for symbols ['BTC_KRW'] in range 2030-01-01 ~ 2030-01-31")
+
+
+def test_given_symbols_none_stored_at_the_timeframe_when_submitted_then_422_and_nothing_runs(
+        api, stack, aws):
+    reply = api.call("POST", "/api/backtests/run-async",
+                     {**BODY, "symbols": ["ETH_KRW", "DOGE_KRW"], "timeframe": "15m"})
+
+    assert reply.status == 422, reply.body
+    assert reply.body["detail"][0]["loc"] == ["body", "timeframe"]
+    assert "stored timeframes: ETH_KRW: 1h, 1d; DOGE_KRW: none" in reply.body["detail"][0]["msg"]
+    queued = aws.client("sqs").receive_message(QueueUrl=aws.queue_urls["JobsQueue"])
+    assert queued.get("Messages", []) == []
 
 
 def test_given_a_poison_message_then_three_deliveries_then_dlq_then_failed_with_reason(

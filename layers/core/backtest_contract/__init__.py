@@ -2,6 +2,7 @@
 
 ``market``: symbols and timeframes (SPEC §1) and the storage layout's directory names.
 ``strategies``: the strategies' names, descriptions and typed parameter models (SPEC §3).
+``metrics``: the result document's metrics with their units (for the OpenAPI document).
 ``backtest_core`` validates requests with these models at the API; ``backtest_engine``
 runs with the very same models — one definition, nothing generated, nothing to drift.
 """

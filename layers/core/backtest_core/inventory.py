@@ -110,6 +110,11 @@ _TIMEFRAME_ORDER = {tf: n for n, tf in enumerate(("1m", "3m", "5m", "15m", "30m"
                                                    "1d", "1w"))}
 
 
+def sort_timeframes(timeframes: Iterable[str]) -> list[str]:
+    """Canonical timeframes, shortest bar first: ``{"1d", "1h"}`` → ``["1h", "1d"]``."""
+    return sorted(timeframes, key=lambda tf: (_TIMEFRAME_ORDER.get(tf, 99), tf))
+
+
 def _folder_rank(folder: str, symbol: str, timeframe: str) -> tuple[int, int]:
     """The engine's search order (backtest_engine.loading.find_keys): canonical symbol
     directory before aliases, upper-case timeframe directory before lower case."""

@@ -64,7 +64,7 @@ def load_symbol(
     """
     keys = find_keys(reader, symbol, timeframe)
     if not keys:
-        return f"no data files for {symbol} at timeframe {normalize_timeframe(timeframe)}"
+        return f"No data files for {symbol} at {normalize_timeframe(timeframe)}"
     first_year = start.year if start else 0
     last_year = end.year if end else 9999
     keys = [k for k in keys if first_year <= int(_YEAR_FILE.search(k).group(1)) <= last_year]
@@ -80,7 +80,8 @@ def load_symbol(
         on_file()
     candles = Candles.concat(parts).window(*window_ns(start, end)) if parts else None
     if candles is None or len(candles) == 0:
-        return "no candles in the requested date range"
+        return (f"No data for {symbol} at {normalize_timeframe(timeframe)} in "
+                f"{start or 'earliest'}..{end or 'latest'}")
     return SymbolData(symbol, candles, _describe(reader, keys))
 
 

@@ -84,3 +84,24 @@ def test_given_a_static_path_that_a_template_also_matches_then_allow_lists_the_s
                         ("/api/backtests/history", "GET")]:
         reply = api.call("PUT", path)
         assert (reply.status, reply.headers["allow"]) == (405, allow), path
+
+
+def test_given_the_result_route_then_every_metric_states_its_unit(openapi):
+    ok = openapi["paths"]["/api/backtests/{run_id}"]["get"]["responses"]["200"]
+    schemas = openapi["components"]["schemas"]
+    assert _resolve(openapi, ok["content"]["application/json"]["schema"]) == \
+        schemas["ResultDocument"]
+    units = {
+        "PortfolioMetrics": {"total_return_pct": "percent", "max_drawdown_pct": "percent",
+                             "sharpe": "annualised", "win_rate": "fraction",
+                             "final_equity": "currency"},
+        "SymbolResult": {"avg_return": "percent, gross", "win_rate": "fraction",
+                             "max_drawdown": "percentage points"},
+        "Signal": {"return_pct": "fraction"},
+        "Trade": {"return_pct": "percent, net", "pnl": "currency", "bars_held": "bars"},
+        "PerformancePoint": {"timestamp": "intraday"},
+    }
+    for model, fields in units.items():
+        properties = schemas[model]["properties"]
+        for field, unit in fields.items():
+            assert unit in properties[field]["description"], (model, field)

@@ -132,9 +132,19 @@ def test_given_one_symbol_without_data_when_running_then_reported_in_failed_symb
     reader = reader_for({"BTC_KRW": frame(EXAMPLE_A)})
     doc = run_backtest(_spec(["BTC_KRW", "ETH_KRW"]), reader)
     assert [s["symbol"] for s in doc["symbols"]] == ["BTC_KRW"]
-    assert doc["failed_symbols"][0]["symbol"] == "ETH_KRW"
-    assert doc["failed_symbols"][0]["reason"]
+    assert doc["failed_symbols"] == [{"symbol": "ETH_KRW",
+                                      "reason": "No data files for ETH_KRW at 1d"}]
     json.dumps(doc, allow_nan=False)
+
+
+def test_given_a_symbol_with_files_but_no_bar_in_the_window_then_its_reason_names_the_timeframe():
+    reader = reader_for({"BTC_KRW": frame(EXAMPLE_A), "ETH_KRW": frame(EXAMPLE_A, "2023-01-01")})
+    spec = _spec(["BTC_KRW", "ETH_KRW"], start_date=date(2024, 1, 1), end_date=date(2024, 1, 31))
+
+    doc = run_backtest(spec, reader)
+
+    assert doc["failed_symbols"] == [{"symbol": "ETH_KRW", "reason":
+                                      "No data for ETH_KRW at 1d in 2024-01-01..2024-01-31"}]
 
 
 def test_given_no_symbol_with_data_in_window_when_running_then_exact_no_data_message():

@@ -82,7 +82,7 @@ def test_given_unknown_symbol_when_sweeping_then_the_shard_reports_the_reason():
 
     shard = run_sweep_shard(spec, reader, "ETH_KRW", [{}])
 
-    assert shard["entries"] == [] and "no data files for ETH_KRW" in shard["failed_reason"]
+    assert shard["entries"] == [] and shard["failed_reason"] == "No data files for ETH_KRW at 1d"
 
 
 def test_given_cancel_when_sweeping_then_it_stops():

@@ -157,3 +157,50 @@ def test_given_examples_e_and_g_when_run_by_the_reference_loop_then_it_agrees_wi
                             PositionSpec.model_validate({"time_exit_bars": 2, "max_open_positions": 2,
                                                          "sizing": "equal_slots"}), 0.0, 0.0)
     assert g.equity[-1] == pytest.approx(9969.4486548, abs=1e-7)
+
+
+@pytest.mark.parametrize(("timeframe", "freq"), [("1h", "h"), ("1d", "D")])
+def test_given_example_e_at_a_timeframe_then_curve_points_carry_a_timestamp_when_intraday(
+        timeframe, freq):
+    frame = pd.DataFrame([(*row, 100.0) for row in E_BARS],
+                         columns=["open", "high", "low", "close", "volume"])
+    frame.insert(0, "timestamp", pd.date_range("2024-01-01", periods=9, freq=freq, tz="UTC"))
+    definition = {"name": "cross_e", "entry": {"crosses_above": [{"price": "close"}, 100.5]}}
+    spec = RunSpec(strategy=None, definition=definition, symbols=["BTC_KRW"], fee_bps=0.0,
+                   position=E_POSITION, timeframe=timeframe)
+
+    doc = run_backtest(spec, reader_for({"BTC_KRW": frame}, timeframe), run_id="e",
+                       environment="test")
+
+    symbol = doc["symbols"][0]
+    stamps = [s["timestamp"] for s in symbol["signals"]]
+    assert len(stamps) == 3  # the three trades of example E, one signal each
+    if timeframe == "1h":  # three signals on the same day: the date alone cannot order them
+        assert symbol["performance_curve"] == [
+            {"date": ts[:10], "timestamp": ts, "equity": p["equity"]}
+            for ts, p in zip(stamps, symbol["performance_curve"], strict=True)]
+        assert stamps == ["2024-01-01T01:00:00Z", "2024-01-01T05:00:00Z",
+                          "2024-01-01T07:00:00Z"]
+    else:
+        assert all(set(p) == {"date", "equity"} for p in symbol["performance_curve"])
+
+
+def test_given_a_result_document_then_the_published_metrics_schema_describes_it():
+    from backtest_contract.metrics import ResultDocument
+
+    frame = pd.DataFrame([(*row, 100.0) for row in E_BARS],
+                         columns=["open", "high", "low", "close", "volume"])
+    frame.insert(0, "timestamp", pd.date_range("2024-01-01", periods=9, freq="D", tz="UTC"))
+    definition = {"name": "cross_e", "entry": {"crosses_above": [{"price": "close"}, 100.5]}}
+    spec = RunSpec(strategy=None, definition=definition, symbols=["BTC_KRW"], fee_bps=0.0,
+                   position=E_POSITION)
+    doc = run_backtest(spec, reader_for({"BTC_KRW": frame}), run_id="e", environment="test")
+
+    parsed = ResultDocument.model_validate(doc)
+
+    symbol = parsed.symbols[0]
+    assert symbol.portfolio.total_return_pct == doc["symbols"][0]["portfolio"]["total_return_pct"]
+    assert [t.exit_reason for t in symbol.portfolio.trade_log] == [
+        "take_profit", "stop_loss", "end_of_data"]
+    assert parsed.portfolio.final_equity == doc["portfolio"]["final_equity"]
+    assert symbol.max_drawdown == doc["symbols"][0]["max_drawdown"]

@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.event_handler.router import Router
 
+from backtest_contract.metrics import ResultDocument
 from backtest_core.api.resolver import owner_of, responses
 from backtest_core.models import (
     BacktestRequest,
@@ -116,7 +117,8 @@ def get_history(
 
 @results_router.get(
     "/api/backtests/<run_id>", summary="The result document (schema 1.3.0)", tags=["results"],
-    responses=responses(None, 401, 404, 500, redirect=True, ok_description="The document"),
+    responses=responses(ResultDocument, 401, 404, 500, redirect=True,
+                        ok_description="The document (each metric's unit in its description)"),
     compress=True,  # gzip when the client sends Accept-Encoding: gzip (results can be MBs)
 )
 def get_result(run_id: TaskId, view: ViewQuery = ResultView.FULL) -> Response[Any]:

@@ -18,6 +18,7 @@ from backtest_core.errors import PermanentTaskError, TooLargeForSync, Validation
 from backtest_core.models import BacktestRequest, estimated_candles
 from backtest_core.services import services
 from backtest_core.usecases.strategies import resolve_request
+from backtest_core.usecases.submit import check_stored
 
 run_sync_router = Router()
 _ENGINE: list[Any] = []
@@ -39,6 +40,7 @@ def run_sync(request: BacktestRequest) -> Response[Any]:
     request, _ = resolve_request(request, owner, svc)
     if estimated_candles(request) > svc.settings.sync_max_candles:
         raise TooLargeForSync()
+    check_stored(request, svc)
     try:
         document = _ENGINE[0].run(
             request, svc.candles, run_id=str(uuid.uuid4()), progress=None,

@@ -24,6 +24,7 @@ def submit(request: BacktestRequest, owner: str, svc: Services) -> TaskCreated:
     """Create a queued task and send its message. On a send failure the task is failed,
     so nothing is left queued, and EnqueueFailed (HTTP 500) is raised."""
     request, _ = resolve_request(request, owner, svc)
+    check_stored(request, svc)
     return _create_and_enqueue(request, owner, svc)
 
 
@@ -33,11 +34,19 @@ def submit_sweep(request: SweepRequest, owner: str, svc: Services) -> SweepCreat
     resolved, ref = resolve_request(request, owner, svc)
     assert isinstance(resolved, SweepRequest)  # model_copy keeps the class
     request = validated_sweep(resolved, ref)
+    check_stored(request, svc)
     combinations = combination_count(request.grid)
     shards, size = shard_plan(combinations, len(request.symbols),
                               svc.settings.sweep_shard_combinations)
     created = _create_and_enqueue(request, owner, svc, shards, size)
     return SweepCreated(**created.model_dump(), combinations=combinations, shards=shards)
+
+
+def check_stored(request: BacktestRequest, svc: Services) -> None:
+    """422 at ``timeframe`` when no requested symbol has data stored at the request's
+    timeframe (backtest_core.stored_timeframes); the message lists what is stored."""
+    if svc.stored is not None:
+        svc.stored.check(request.symbols, request.timeframe)
 
 
 def _create_and_enqueue(request: BacktestRequest, owner: str, svc: Services,
