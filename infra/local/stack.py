@@ -3,8 +3,9 @@
 moto (DynamoDB, SQS, S3) bootstrapped from template.yaml → saved state reloaded (.local/)
 → demo candles → one sandbox pool per Lambda function (processes started on first use,
 sandbox.py) → SQS dispatcher (the event source mappings) → schedules (the reaper) → HTTP
-server in place of API Gateway. Ctrl-C (or SIGTERM) stops everything, saves the state and
-exits 0.
+server in place of API Gateway → the supervisor (supervisor.py: a dead moto process is
+restarted with its state reloaded; health is 503 while a part is down). Ctrl-C (or SIGTERM)
+stops everything, saves the state and exits 0; a supervisor that gives up exits 1.
 
 Environment (flags win): PORT (8000), HOST (127.0.0.1), WORKERS (2 worker pollers),
 MOTO_PORT (free port), LOCAL_VISIBILITY_TIMEOUT (seconds; overrides every queue's
@@ -31,6 +32,7 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +44,7 @@ from infra.local.live import LiveParts, set_callback_url, start_live
 from infra.local.naming import ACCOUNT_ID
 from infra.local.sandbox import FunctionPool
 from infra.local.scheduler import Scheduler, Timer
+from infra.local.supervisor import Supervisor
 
 log = logging.getLogger("local.stack")
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -77,12 +80,15 @@ class RunningStack:
     api: ApiServer
     state_dir: Path | None = None
     live: LiveParts | None = None
+    supervisor: Supervisor | None = None
 
     @property
     def api_url(self) -> str:
         return self.api.url
 
     def stop(self) -> None:
+        if self.supervisor is not None:  # no restart from here on (one under way finishes)
+            self.supervisor.stop()
         self.dispatcher.request_stop()  # pollers wind down while the API stops
         self.scheduler.request_stop()
         if self.live is not None:
@@ -94,27 +100,35 @@ class RunningStack:
         self.dispatcher.stop()
         self.scheduler.stop()
         if self.state_dir is not None:
-            local_state.checkpoint(self.emulation, self.state_dir)
+            self._checkpoint(self.state_dir)
         self.emulation.stop()
 
+    def _checkpoint(self, state_dir: Path) -> None:
+        """The snapshot of a clean stop; with the emulation down, the journal (on disk up
+        to the last acknowledged write) is what the next start replays."""
+        if self.emulation.exit_code() is not None:
+            log.warning("state: the emulation is down, no snapshot at stop; the journal is"
+                        " replayed at the next start")
+            return
+        try:
+            local_state.checkpoint(self.emulation, state_dir)
+        except Exception as exc:
+            log.warning("state: snapshot at stop failed (%s); the journal is replayed at the"
+                        " next start", " ".join(str(exc).split())[:300])
 
-def start_stack(config: StackConfig) -> RunningStack:
-    """Start every part; returns once the API accepts requests (sandboxes start on first use)."""
+
+def start_stack(config: StackConfig,
+                give_up: Callable[[str], None] | None = None) -> RunningStack:
+    """Start every part; returns once the API accepts requests (sandboxes start on first use).
+    ``give_up(reason)`` is called when the supervisor cannot restart the emulation."""
     overrides = ({"FanoutMinCandles": str(config.fanout_min_candles)}
                  if config.fanout_min_candles else None)
-    journal = (None if config.state_dir is None else local_state.journal_path(
-        config.state_dir, local_state.generation(config.state_dir) + 1))
     emu = start_emulation(config.template, config.moto_port, config.visibility_timeout_s,
-                          parameter_overrides=overrides, journal=journal)
+                          parameter_overrides=overrides, journal=_next_journal(config))
     _apply_overrides(emu, config)
     if config.state_dir is not None:  # snapshot + journal, before any request is served
         local_state.recover(emu, config.state_dir)
-    if config.seed_demo or config.data_dirs:
-        bucket = emu.env.get("BUCKET") or emu.model.buckets[0].name
-        prefix = emu.env.get("DATA_PREFIX", "data/")
-        real = local_data.load_layout_dirs(emu.client("s3", journalled=False), bucket, prefix, config.data_dirs)
-        demo_data.seed(emu.client("s3", journalled=False), bucket, prefix, config.data_dirs,
-                       synthetic=config.seed_demo, skip=real)
+    _seed(emu, config)
     set_callback_url(emu.model.functions, config.host, config.port)  # before the sandboxes
     functions = _pools(emu, config)
     dispatcher = Dispatcher(_sources(emu, functions, config.workers),
@@ -124,11 +138,48 @@ def start_stack(config: StackConfig) -> RunningStack:
     scheduler.start()
     api = ApiServer((config.host, config.port), functions, emu.model.cors)
     live = start_live(emu, functions, api)  # WebSocket + console on the API's port
+    state_dir = config.state_dir
+    supervisor = Supervisor(
+        emu, dispatcher, None if state_dir is None else lambda: _restart_emulation(emu, config),
+        give_up or (lambda reason: None))
+    api.hooks.insert(0, supervisor.handle)  # before the console's and the WebSocket's
     api.serve_in_thread()  # accepting requests from here on
-    if config.state_dir is not None:
+    if state_dir is not None:
         local_state.resend_pending(emu)
+    supervisor.start()
     return RunningStack(emulation=emu, functions=functions, dispatcher=dispatcher,
-                        scheduler=scheduler, api=api, state_dir=config.state_dir, live=live)
+                        scheduler=scheduler, api=api, state_dir=state_dir, live=live,
+                        supervisor=supervisor)
+
+
+def _next_journal(config: StackConfig) -> Path | None:
+    """Where the (new) moto process journals: the file after the saved snapshot's."""
+    if config.state_dir is None:
+        return None
+    return local_state.journal_path(config.state_dir,
+                                    local_state.generation(config.state_dir) + 1)
+
+
+def _seed(emu: Emulation, config: StackConfig) -> None:
+    """Demo candles and ``DATA_DIRS`` (not journalled: loaded again at every start)."""
+    if config.seed_demo or config.data_dirs:
+        bucket = emu.env.get("BUCKET") or emu.model.buckets[0].name
+        prefix = emu.env.get("DATA_PREFIX", "data/")
+        real = local_data.load_layout_dirs(emu.client("s3", journalled=False), bucket, prefix,
+                                           config.data_dirs)
+        demo_data.seed(emu.client("s3", journalled=False), bucket, prefix, config.data_dirs,
+                       synthetic=config.seed_demo, skip=real)
+
+
+def _restart_emulation(emu: Emulation, config: StackConfig) -> None:
+    """The supervisor's restart: a new moto on the same port, then what a start does with
+    the state (snapshot + the dead process's journal, demo data, pending tasks re-sent)."""
+    assert config.state_dir is not None
+    emu.restart(_next_journal(config))  # gated: only the stack's own requests until open()
+    local_state.recover(emu, config.state_dir)
+    _seed(emu, config)
+    emu.open()
+    local_state.resend_pending(emu)
 
 
 def _apply_overrides(emu: Emulation, config: StackConfig) -> None:
@@ -226,8 +277,8 @@ def banner(stack: RunningStack, ready_s: float) -> str:
         "  Demo candles BTC_KRW, ETH_KRW (1d, 1h; 2024-2025) are SYNTHETIC, not market data,",
         f"  unless loaded from ./data or DATA_DIRS (see {api}/api/data/inventory).",
         "  Functions run in sandboxes started on first use (pgrep -af 'sandbox ').",
-        (f"  State is saved in {stack.state_dir} at Ctrl-C and reloaded at start"
-         " (a hard kill loses what changed since)." if stack.state_dir else
+        (f"  State is kept in {stack.state_dir} (every write journalled: it survives kill -9)"
+         " and reloaded at start." if stack.state_dir else
          "  No state is kept (LOCAL_STATE_DIR is empty)."),
         "  Ctrl-C stops everything.",
     ])
@@ -273,6 +324,11 @@ def _state_dir(value: str) -> Path | None:
     return Path(value) if value.strip() else None
 
 
+def _fatal(reason: str, reasons: list[str], stop: threading.Event) -> None:
+    reasons.append(reason)
+    stop.set()
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("LOCAL_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
@@ -282,11 +338,12 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     config = parse_config(argv)
     stop = threading.Event()
+    fatal: list[str] = []  # the supervisor gave up: exit 1 (its one line is logged)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     started = time.perf_counter()
     try:
-        stack = start_stack(config)
+        stack = start_stack(config, give_up=lambda reason: _fatal(reason, fatal, stop))
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:
             raise
@@ -298,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     log.info("stopping")
     stack.stop()
     log.info("stopped")
-    return 0
+    return 1 if fatal else 0
 
 
 if __name__ == "__main__":
