@@ -122,10 +122,13 @@ def make_server(host: str, port: int, journal: Journal | None = None,
             try:
                 if journalled:
                     assert journal is not None
-                    with journal.lock:  # applied and on disk before the answer (docs/local.md)
+                    end = 0
+                    with journal.lock:  # journal order = applied order (docs/local.md)
                         self._apply(environ, start_response, chunks)
                         if started[0].startswith("2"):
-                            journal.append(self.command, self.path, self.headers, body)
+                            end = journal.append(self.command, self.path, self.headers, body)
+                    if end:
+                        journal.sync(end)  # on disk before the answer (one fsync for many)
                 else:
                     self._apply(environ, start_response, chunks)
             except Exception:
