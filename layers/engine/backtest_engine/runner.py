@@ -23,6 +23,7 @@ from .results import document, root_portfolio, symbol_result
 from .sim import SymbolBars, pack_bars, simulate_portfolio, simulate_symbol, unpack_bars
 from .strategies import Masks, Strategy, parse_params, resolve
 from .symbols import normalize_symbol, normalize_timeframe, timeframe_seconds
+from .version import ENGINE_VERSION
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,9 @@ class Units(Protocol):
 def run_by_symbol(spec: RunSpec, reader: CandleReader, units: Units, *, run_id: str,
                   progress: ProgressFn | None = None, should_cancel: CancelFn | None = None,
                   environment: str = "local", execution_host: str | None = None) -> dict:
-    """``run_backtest``'s document, one symbol at a time: each symbol runs as a fan-out
-    shard (``run_shard``) whose document is stored in ``units`` as soon as it is finished;
+    """``run_backtest``'s document, one symbol at a time: each symbol's blocks and packed
+    simulator inputs (what ``assemble_fanout`` reads of a ``run_shard`` document) are
+    stored in ``units`` as soon as it is finished;
     a symbol found there already (a retry resuming) is not run again. The document is
     then ``assemble_fanout``'s, which equals the unsharded run's. Progress: ``loading_data``
     0, ``running_strategy`` 0.1→0.8 by symbols (and candles within the one running), from
@@ -103,9 +105,12 @@ def run_by_symbol(spec: RunSpec, reader: CandleReader, units: Units, *, run_id: 
                 share = min(p.fraction / 0.9, 1.0)
                 tracker.update(0.1 + 0.7 * (done + share) / len(symbols), "running_strategy")
 
-            doc = run_shard(replace(spec, symbols=[symbol]), reader, run_id=run_id,
-                            should_cancel=should_cancel, environment=environment,
-                            execution_host=execution_host, progress=_tick)
+            _, results, bars, failed = _execute(replace(spec, symbols=[symbol]), reader, _tick,
+                                                should_cancel, True)
+            # what assemble_fanout reads of a shard (no per-symbol shared portfolio)
+            doc = {"symbols": results, "failed_symbols": failed,
+                   "sim_inputs": [pack_bars(b) for b in bars],
+                   "metadata": {"engine_version": ENGINE_VERSION}}
             units.put(symbol, doc)
         docs.append(doc)
         tracker.symbol_done()
@@ -131,12 +136,12 @@ def _no_result(doc: dict | None) -> str | None:
 
 def run_shard(spec: RunSpec, reader: CandleReader, *, run_id: str,
               should_cancel: CancelFn | None = None, environment: str = "local",
-              execution_host: str | None = None, progress: ProgressFn | None = None) -> dict:
+              execution_host: str | None = None) -> dict:
     """One symbol of a fanned-out run: its document (``symbols: []`` when it has no
     candles) plus ``sim_inputs``, the packed simulator inputs (bars, masks, ATR) from which
     ``assemble_fanout`` simulates the shared portfolio over every symbol."""
     started = time.perf_counter()
-    plan, results, bars, failed = _execute(spec, reader, progress, should_cancel, True)
+    plan, results, bars, failed = _execute(spec, reader, None, should_cancel, True)
     doc = _document(spec, plan, results, bars, failed, run_id=run_id,
                     execution_time_s=time.perf_counter() - started,
                     environment=environment, execution_host=execution_host)
