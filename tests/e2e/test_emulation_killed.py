@@ -4,7 +4,8 @@ has its state reloaded from the journal; the dead process is reaped; no request 
 answered 500 while health is green on both sides of it; every acknowledged task is still
 there and the one running at the kill completes exactly once (one result object); the
 pollers log a few lines, not one per iteration. Without a state directory, and after
-``MAX_RESTARTS`` restarts within a minute, the stack exits 1 with one line.
+``MAX_RESTARTS`` restarts within a minute, the stack exits 1 with one line; SIGTERM with
+the emulation dead (or restarting) exits 0 without a traceback.
 """
 
 from __future__ import annotations
@@ -185,3 +186,23 @@ def test_given_a_state_dir_when_the_emulation_dies_more_often_than_the_limit_the
     lines = [line for line in log.splitlines() if "local stack exits:" in line]
     assert len(lines) == 1 and f"after {MAX_RESTARTS} restart(s)" in lines[0], log
     assert "Traceback" not in log, log
+
+
+@pytest.mark.parametrize("moment_s", [0.0, 1.5])
+def test_given_a_dead_emulation_when_the_stack_gets_sigterm_then_it_exits_0_without_a_traceback(
+    tmp_path: Path, moment_s: float,
+) -> None:
+    """SIGTERM right after the kill (before the restart) and during the restart."""
+    stack = StackProcess(tmp_path / "stack.log", LOCAL_STATE_DIR=str(tmp_path / "state"))
+    try:
+        stack.wait_healthy(60)
+        victim = moto_pid(stack)
+        assert victim is not None
+        os.kill(victim, signal.SIGKILL)
+        time.sleep(moment_s)  # the moment of the Ctrl-C under test, not a wait for an outcome
+        code, in_time = stack.stop(30)
+    finally:
+        stack.stop()
+    log = stack.log_path.read_text(errors="replace")
+    assert (code, in_time) == (0, True), log
+    assert "Traceback" not in log and "stopped" in log, log
