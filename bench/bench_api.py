@@ -15,6 +15,10 @@ at the end. Two phases:
       submit p99 < 100 ms, status p99 < 50 ms (SPEC §5).
   (b) burst: B one-symbol daily backtests submitted at once, then polled until all are
       terminal (bounded by --burst-timeout): completed/failed/cancelled/lost, time, tasks/s.
+  (c) durability: the same load on a stack without state and on one with the write
+      journal (submit and status p50/p99 side by side), then the journal alone: sequential
+      2 KB PutItem calls to a bare moto process with the journal off and on (the fsync
+      on the write path, without the stack's noise).
 Ends with a compact summary of (a) and (b) and the load average at start and end (the
 figures are only as quiet as the machine).
 """
@@ -290,6 +294,42 @@ def durability_phase(clients: int, seconds: float, workers: int) -> None:
             if ms:
                 print(f"  {route:<8} {label:>12} {percentile(ms, 50):8.1f} "
                       f"{percentile(ms, 99):8.1f} {len(ms):6d}")
+    for label, ms in journal_alone().items():
+        print(f"  {'PutItem':<8} {label:>12} {percentile(ms, 50):8.1f} "
+              f"{percentile(ms, 99):8.1f} {len(ms):6d}  (bare moto, one caller)")
+
+
+def journal_alone(calls: int = 300) -> dict[str, list[float]]:
+    """Latency of sequential 2 KB PutItem calls to a bare moto process, journal off/on."""
+    import boto3
+
+    from infra.local.emulation import start_moto_process
+
+    out: dict[str, list[float]] = {}
+    for label in ("journal off", "journal on"):
+        with tempfile.TemporaryDirectory(prefix="bench_api_journal_") as state:
+            journal = Path(state) / "1.log" if label == "journal on" else None
+            proc, port = start_moto_process("127.0.0.1", 0, journal)
+            try:
+                ddb = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}",
+                                   region_name="us-east-1", aws_access_key_id="testing",
+                                   aws_secret_access_key="testing")
+                ddb.create_table(TableName="bench", BillingMode="PAY_PER_REQUEST",
+                                 KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                                 AttributeDefinitions=[{"AttributeName": "k",
+                                                        "AttributeType": "S"}])
+                ms = []
+                for i in range(calls):
+                    started = time.perf_counter()
+                    ddb.put_item(TableName="bench",
+                                 Item={"k": {"S": str(i)}, "v": {"S": "x" * 2048}})
+                    ms.append((time.perf_counter() - started) * 1000)
+                out[label] = sorted(ms)
+            finally:
+                assert proc.stdin is not None
+                proc.stdin.close()
+                proc.wait(10)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

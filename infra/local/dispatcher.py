@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from infra.local.errorlog import RepeatedErrors
 from infra.local.sandbox import SandboxStopped
 
 log = logging.getLogger("local.sqs")
@@ -56,6 +57,7 @@ class Dispatcher:
         self._region = region
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.errors = RepeatedErrors(log)  # a failing queue: one line per interval
 
     def start(self) -> None:
         for source in self._sources:
@@ -83,6 +85,17 @@ class Dispatcher:
         if busy:
             log.warning("sqs pollers still busy at shutdown: %s", ", ".join(busy))
 
+    def problem(self) -> str | None:
+        """Why the dispatcher is not working right now (a poller thread died, or a queue
+        cannot be read), or None (the health check, docs/local.md)."""
+        if self._stop.is_set():
+            return None
+        dead = [t.name for t in self._threads if not t.is_alive()]
+        if dead:
+            return f"sqs poller(s) stopped: {', '.join(dead)}"
+        failing = self.errors.failing()
+        return "; ".join(f"{key} {why}" for key, why in failing.items()) or None
+
     def _poll(self, source: Source) -> None:
         sqs = self._client_factory()  # one client per thread, created off the startup path
         while not self._stop.is_set():
@@ -94,12 +107,13 @@ class Dispatcher:
                     AttributeNames=["All"],
                     MessageAttributeNames=["All"],
                 )
-            except Exception as exc:  # emulator stopping, or a transient error
+            except Exception as exc:  # emulator stopping or restarting, or a transient error
                 if self._stop.is_set():
                     return
-                log.warning("sqs receive from %s failed: %s", source.queue_logical_id, exc)
+                self.errors.failed(f"sqs receive from {source.queue_logical_id}", exc)
                 self._stop.wait(1.0)
                 continue
+            self.errors.ok(f"sqs receive from {source.queue_logical_id}")
             messages = response.get("Messages") or []
             if messages:
                 self._deliver(source, sqs, messages)
@@ -118,12 +132,18 @@ class Dispatcher:
                       getattr(exc, "trace", "") or traceback.format_exc())
             failed = set(ids)
         done = [m for m in messages if m["MessageId"] not in failed]
-        for start in range(0, len(done), 10):
-            sqs.delete_message_batch(
-                QueueUrl=source.queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                         for i, m in enumerate(done[start:start + 10])],
-            )
+        key = f"sqs delete on {source.queue_logical_id}"
+        try:
+            for start in range(0, len(done), 10):
+                sqs.delete_message_batch(
+                    QueueUrl=source.queue_url,
+                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                             for i, m in enumerate(done[start:start + 10])],
+                )
+        except Exception as exc:  # the messages come back: a stale delivery is harmless
+            self.errors.failed(key, exc)
+        else:
+            self.errors.ok(key)
         log.info("sqs %s <- %s: messages=%d failures=%d (%.1f ms)",
                  source.function.spec.logical_id, source.queue_logical_id, len(messages),
                  len(failed), (time.perf_counter() - started) * 1000)

@@ -17,13 +17,16 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import boto3
 
 from infra.local.bootstrap import create_resources, enable_state_machine_execution
 from infra.local.journal import NO_JOURNAL_HEADER
+from infra.local.moto_process import OPEN_PATH
 from infra.local.template_model import TemplateModel, build_model
 
 log = logging.getLogger("local.emulation")
@@ -49,6 +52,41 @@ class Emulation:
     queue_urls: dict[str, str]
     env: dict[str, str] = field(default_factory=dict)
     _process: subprocess.Popen[bytes] | None = None
+    visibility_timeout_s: int | None = None  # the override the resources were made with
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    def exit_code(self) -> int | None:
+        """None while the moto process runs; its exit code (reaped: no zombie) once it
+        has died (negative: killed by that signal) or was stopped."""
+        if self._process is None:
+            return 0
+        return self._process.poll()
+
+    def restart(self, journal: Path | None = None) -> None:
+        """A new moto process on the same port in place of a dead one, with the
+        template's resources created again (empty: the caller reloads the data). If
+        anything fails the dead process stays in place, so ``exit_code`` still says so."""
+        dead = self._process
+        port = urlsplit(self.endpoint_url).port or 0
+        proc, _ = start_moto_process("127.0.0.1", port, journal, gated=True)
+        self._process = proc
+        try:
+            _bootstrap(self, self.model, self.visibility_timeout_s, journalled=False)
+        except BaseException:
+            self._process = dead
+            proc.kill()
+            proc.wait()
+            raise
+
+    def open(self) -> None:
+        """Let everyone into a restarted (gated) moto process: its state is reloaded."""
+        request = urllib.request.Request(f"{self.endpoint_url}{OPEN_PATH}", data=b"",
+                                         method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - local
+            response.read()
 
     def client(self, service: str, journalled: bool = True) -> object:
         """A boto3 client for ``service`` pointed at the emulator; ``journalled=False``:
@@ -107,7 +145,8 @@ def start_emulation(
         raise
     for fn in model.functions:
         fn.environment.update(LOCAL_FUNCTION_ENV)
-    emu = Emulation(endpoint_url=endpoint, model=model, queue_urls={}, _process=proc)
+    emu = Emulation(endpoint_url=endpoint, model=model, queue_urls={}, _process=proc,
+                    visibility_timeout_s=visibility_timeout_override_s)
     try:
         _bootstrap(emu, model, visibility_timeout_override_s)
     except BaseException:
@@ -124,15 +163,16 @@ def start_emulation(
     return emu
 
 
-def _bootstrap(emu: Emulation, model: TemplateModel, visibility_timeout_s: int | None) -> None:
+def _bootstrap(emu: Emulation, model: TemplateModel, visibility_timeout_s: int | None,
+               journalled: bool = True) -> None:
     enable_state_machine_execution(emu.endpoint_url)
-    clients = {s: emu.client(s) for s in ("dynamodb", "sqs", "s3", "stepfunctions")}
+    clients = {s: emu.client(s, journalled) for s in ("dynamodb", "sqs", "s3", "stepfunctions")}
     emu.queue_urls = create_resources(model, clients, visibility_timeout_s)
     _check_queue_urls(model, emu.queue_urls)
 
 
 def start_moto_process(host: str, port: int, journal: Path | None = None,
-                       ) -> tuple[subprocess.Popen[bytes], int]:
+                       gated: bool = False) -> tuple[subprocess.Popen[bytes], int]:
     """``python -m infra.local.moto_process`` as a child; returns it and its bound port.
 
     Its stdin is a pipe only this process holds: when this process exits (even killed),
@@ -141,7 +181,8 @@ def start_moto_process(host: str, port: int, journal: Path | None = None,
     proc = subprocess.Popen(
         [sys.executable, "-m", "infra.local.moto_process", "--host", host, "--port", str(port),
          "--parent-pid", str(os.getpid()),
-         *(["--journal", str(journal)] if journal is not None else [])],
+         *(["--journal", str(journal)] if journal is not None else []),
+         *(["--gated"] if gated else [])],
         cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None,
     )
     assert proc.stdout is not None

@@ -8,6 +8,10 @@ GIL with the HTTP adapter, the handlers and the worker's engine. What it adds to
 - HTTP/1.1 keep-alive: werkzeug's dev server closes every connection, so each boto3 call
   paid a new TCP connection (and a 10 ms drain wait per request held a server thread);
 - a listen backlog of 256 instead of 5 (bursts of connections are not dropped);
+- ``--gated`` (a restart of a dead emulation, supervisor.py): every request without
+  ``X-Local-No-Journal`` (the stack's own bootstrap, snapshot load and replay) is answered
+  503 until ``POST /_local/open``, so that no sandbox writes into it before its state is
+  reloaded (a 503 is transient: the caller retries);
 - it dies with its parent: on EOF of stdin (the parent holds the other end of the pipe)
   or when the parent process changes (``os.getppid()``). Ctrl-C in a terminal reaches
   the whole process group; this process ignores SIGINT and lets the parent stop it.
@@ -28,11 +32,14 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from infra.local.journal import Journal, is_journalled
+from infra.local.journal import NO_JOURNAL_HEADER, Journal, is_journalled
 
 BACKLOG = 256
 PARENT_POLL_S = 0.5
 SIGTERM_GRACE_S = 3.0  # a SIGTERM to the whole group: let the parent stop its pollers first
+OPEN_PATH = "/_local/open"  # opens a --gated server
+_CLOSED = (b'{"__type": "ServiceUnavailable", "message": "the local emulation is reloading'
+           b' its state"}')
 
 
 def speed_up_moto() -> None:
@@ -62,8 +69,10 @@ def speed_up_moto() -> None:
         is_message_valid_based_on_retention_period)
 
 
-def make_server(host: str, port: int, journal: Journal | None = None) -> Any:
-    """A threaded werkzeug server running moto's app, with keep-alive and a big backlog."""
+def make_server(host: str, port: int, journal: Journal | None = None,
+                gate: threading.Event | None = None) -> Any:
+    """A threaded werkzeug server running moto's app, with keep-alive and a big backlog;
+    with ``gate``, requests of others than the stack wait for it (503) until it is set."""
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
         MotoRequestHandler,
@@ -86,6 +95,8 @@ def make_server(host: str, port: int, journal: Journal | None = None) -> Any:
             werkzeug's own path, which closes the connection.
             """
             length = self.headers.get("Content-Length")
+            if gate is not None and not gate.is_set() and self._gated(length):
+                return
             if "chunked" in self.headers.get("Transfer-Encoding", "").lower() or (
                 length is None and self.command in ("POST", "PUT", "PATCH")
             ):
@@ -111,10 +122,13 @@ def make_server(host: str, port: int, journal: Journal | None = None) -> Any:
             try:
                 if journalled:
                     assert journal is not None
-                    with journal.lock:  # applied and on disk before the answer (docs/local.md)
+                    end = 0
+                    with journal.lock:  # journal order = applied order (docs/local.md)
                         self._apply(environ, start_response, chunks)
                         if started[0].startswith("2"):
-                            journal.append(self.command, self.path, self.headers, body)
+                            end = journal.append(self.command, self.path, self.headers, body)
+                    if end:
+                        journal.sync(end)  # on disk before the answer (one fsync for many)
                 else:
                     self._apply(environ, start_response, chunks)
             except Exception:
@@ -137,6 +151,26 @@ def make_server(host: str, port: int, journal: Journal | None = None) -> Any:
             self.end_headers()
             if payload and self.command != "HEAD":
                 self.wfile.write(payload)
+
+        def _gated(self, length: str | None) -> bool:
+            """Answer a request of a closed gate (True), or let it through (False)."""
+            assert gate is not None
+            if self.path.startswith("/moto-api/") or self.headers.get(NO_JOURNAL_HEADER):
+                return False
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                self.close_connection = True
+            elif length:
+                self.rfile.read(int(length))
+            opening = self.command == "POST" and self.path == OPEN_PATH
+            if opening:
+                gate.set()
+            self.send_response(200 if opening else 503)
+            self.send_header("Content-Type", "application/x-amz-json-1.0")
+            self.send_header("Content-Length", "0" if opening else str(len(_CLOSED)))
+            self.end_headers()
+            if not opening and self.command != "HEAD":
+                self.wfile.write(_CLOSED)
+            return True
 
         def _apply(self, environ: dict[str, Any], start_response: Any,
                    chunks: list[bytes]) -> None:
@@ -181,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parent-pid", type=int, default=os.getppid())
     parser.add_argument("--journal", type=Path, default=None,
                         help="append every acknowledged write here (docs/local.md)")
+    parser.add_argument("--gated", action="store_true",
+                        help=f"answer 503 to all but the stack until POST {OPEN_PATH}")
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("LOCAL_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
@@ -196,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     install_dynamodb_lock()
     speed_up_moto()
     server = make_server(args.host, args.port,
-                         Journal(args.journal) if args.journal else None)
+                         Journal(args.journal) if args.journal else None,
+                         threading.Event() if args.gated else None)
     # Step Functions service integrations (sqs:sendMessage...) call moto back at
     # localhost:$MOTO_PORT (default 5000): point them at the port actually bound.
     os.environ["MOTO_PORT"] = str(server.server_address[1])

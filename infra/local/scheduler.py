@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from infra.local.dispatcher import Invoker
+from infra.local.errorlog import RepeatedErrors
 from infra.local.naming import ACCOUNT_ID
 
 log = logging.getLogger("local.schedule")
@@ -47,6 +48,7 @@ class Scheduler:
         self._region = region
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.errors = RepeatedErrors(log)  # e.g. every tick while the emulation restarts
 
     def start(self) -> None:
         for timer in self._timers:
@@ -66,10 +68,13 @@ class Scheduler:
             thread.join(max(0.0, deadline - time.monotonic()))
 
     def _run(self, timer: Timer) -> None:
+        key = f"schedule {timer.function.spec.logical_id}"
         while not self._stop.wait(timer.rate_s):
             try:
                 timer.function.invoke(scheduled_event(timer.rule_arn, self._region))
             except Exception as exc:
                 if self._stop.is_set():
                     return
-                log.error("schedule %s failed: %s", timer.function.spec.logical_id, exc)
+                self.errors.failed(key, exc)
+            else:
+                self.errors.ok(key)

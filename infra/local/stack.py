@@ -2,9 +2,11 @@
 
 moto (DynamoDB, SQS, S3) bootstrapped from template.yaml → saved state reloaded (.local/)
 → demo candles → one sandbox pool per Lambda function (processes started on first use,
-sandbox.py; one per HTTP function warmed before serving, warmup.py) → SQS dispatcher (the event source mappings) → schedules (the reaper) → HTTP
-server in place of API Gateway. Ctrl-C (or SIGTERM) stops everything, saves the state and
-exits 0.
+sandbox.py; one per HTTP function warmed before serving, warmup.py) → SQS dispatcher (the event
+source mappings) → schedules (the reaper) → HTTP server in place of API Gateway → the
+supervisor (supervisor.py: a dead moto process is restarted with its state reloaded;
+health is 503 while a part is down). Ctrl-C (or SIGTERM) stops everything, saves the
+state and exits 0; a supervisor that gives up exits 1.
 
 Environment (flags win): PORT (8000), HOST (127.0.0.1), WORKERS (2 worker pollers),
 MOTO_PORT (free port), LOCAL_VISIBILITY_TIMEOUT (seconds; overrides every queue's
@@ -32,6 +34,7 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +47,7 @@ from infra.local.naming import ACCOUNT_ID
 from infra.local.sandbox import STOP_GRACE_S, FunctionPool
 from infra.local.scheduler import Scheduler, Timer
 from infra.local.warmup import warm_up_pools
+from infra.local.supervisor import Supervisor
 
 log = logging.getLogger("local.stack")
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -80,12 +84,15 @@ class RunningStack:
     api: ApiServer
     state_dir: Path | None = None
     live: LiveParts | None = None
+    supervisor: Supervisor | None = None
 
     @property
     def api_url(self) -> str:
         return self.api.url
 
     def stop(self) -> None:
+        if self.supervisor is not None:  # no restart from here on (one under way finishes)
+            self.supervisor.stop()
         self.dispatcher.request_stop()  # pollers wind down while the API stops
         self.scheduler.request_stop()
         if self.live is not None:
@@ -102,19 +109,31 @@ class RunningStack:
         self.dispatcher.stop()
         self.scheduler.stop()
         if self.state_dir is not None:
-            local_state.checkpoint(self.emulation, self.state_dir)
+            self._checkpoint(self.state_dir)
         self.emulation.stop()
 
+    def _checkpoint(self, state_dir: Path) -> None:
+        """The snapshot of a clean stop; with the emulation down, the journal (on disk up
+        to the last acknowledged write) is what the next start replays."""
+        if self.emulation.exit_code() is not None:
+            log.warning("state: the emulation is down, no snapshot at stop; the journal is"
+                        " replayed at the next start")
+            return
+        try:
+            local_state.checkpoint(self.emulation, state_dir)
+        except Exception as exc:
+            log.warning("state: snapshot at stop failed (%s); the journal is replayed at the"
+                        " next start", " ".join(str(exc).split())[:300])
 
-def start_stack(config: StackConfig) -> RunningStack:
+def start_stack(config: StackConfig,
+                give_up: Callable[[str], None] | None = None) -> RunningStack:
     """Start every part; returns once the API accepts requests (one warm sandbox per HTTP
-    function, unless ``warm_api`` is off; more start on first use)."""
+    function, unless ``warm_api`` is off; more start on first use). ``give_up(reason)`` is
+    called when the supervisor cannot restart the emulation."""
     overrides = ({"FanoutMinCandles": str(config.fanout_min_candles)}
                  if config.fanout_min_candles else None)
-    journal = (None if config.state_dir is None else local_state.journal_path(
-        config.state_dir, local_state.generation(config.state_dir) + 1))
     emu = start_emulation(config.template, config.moto_port, config.visibility_timeout_s,
-                          parameter_overrides=overrides, journal=journal)
+                          parameter_overrides=overrides, journal=_next_journal(config))
     _apply_overrides(emu, config)
     if config.state_dir is not None:  # snapshot + journal, before any request is served
         local_state.recover(emu, config.state_dir)
@@ -123,12 +142,7 @@ def start_stack(config: StackConfig) -> RunningStack:
     # The warm-up imports run while the candles load (a listing cached before they are all
     # in is only trusted to accept: stored_timeframes.py re-lists before refusing).
     warming = warm_up_pools(functions.values()) if config.warm_api else []
-    if config.seed_demo or config.data_dirs:
-        bucket = emu.env.get("BUCKET") or emu.model.buckets[0].name
-        prefix = emu.env.get("DATA_PREFIX", "data/")
-        real = local_data.load_layout_dirs(emu.client("s3", journalled=False), bucket, prefix, config.data_dirs)
-        demo_data.seed(emu.client("s3", journalled=False), bucket, prefix, config.data_dirs,
-                       synthetic=config.seed_demo, skip=real)
+    _seed(emu, config)
     dispatcher = Dispatcher(_sources(emu, functions, config.workers),
                             lambda: emu.client("sqs"), emu.model.region)
     dispatcher.start()
@@ -138,11 +152,48 @@ def start_stack(config: StackConfig) -> RunningStack:
     live = start_live(emu, functions, api)  # WebSocket + console on the API's port
     for thread in warming:  # the first request meets its budget: no cold sandbox
         thread.join()
+    state_dir = config.state_dir
+    supervisor = Supervisor(
+        emu, dispatcher, None if state_dir is None else lambda: _restart_emulation(emu, config),
+        give_up or (lambda reason: None))
+    api.hooks.insert(0, supervisor.handle)  # before the console's and the WebSocket's
     api.serve_in_thread()  # accepting requests from here on
-    if config.state_dir is not None:
+    if state_dir is not None:
         local_state.resend_pending(emu)
+    supervisor.start()
     return RunningStack(emulation=emu, functions=functions, dispatcher=dispatcher,
-                        scheduler=scheduler, api=api, state_dir=config.state_dir, live=live)
+                        scheduler=scheduler, api=api, state_dir=state_dir, live=live,
+                        supervisor=supervisor)
+
+
+def _next_journal(config: StackConfig) -> Path | None:
+    """Where the (new) moto process journals: the file after the saved snapshot's."""
+    if config.state_dir is None:
+        return None
+    return local_state.journal_path(config.state_dir,
+                                    local_state.generation(config.state_dir) + 1)
+
+
+def _seed(emu: Emulation, config: StackConfig) -> None:
+    """Demo candles and ``DATA_DIRS`` (not journalled: loaded again at every start)."""
+    if config.seed_demo or config.data_dirs:
+        bucket = emu.env.get("BUCKET") or emu.model.buckets[0].name
+        prefix = emu.env.get("DATA_PREFIX", "data/")
+        real = local_data.load_layout_dirs(emu.client("s3", journalled=False), bucket, prefix,
+                                           config.data_dirs)
+        demo_data.seed(emu.client("s3", journalled=False), bucket, prefix, config.data_dirs,
+                       synthetic=config.seed_demo, skip=real)
+
+
+def _restart_emulation(emu: Emulation, config: StackConfig) -> None:
+    """The supervisor's restart: a new moto on the same port, then what a start does with
+    the state (snapshot + the dead process's journal, demo data, pending tasks re-sent)."""
+    assert config.state_dir is not None
+    emu.restart(_next_journal(config))  # gated: only the stack's own requests until open()
+    local_state.recover(emu, config.state_dir)
+    _seed(emu, config)
+    emu.open()
+    local_state.resend_pending(emu)
 
 
 def _apply_overrides(emu: Emulation, config: StackConfig) -> None:
@@ -241,8 +292,8 @@ def banner(stack: RunningStack, ready_s: float) -> str:
         f"  unless loaded from ./data or DATA_DIRS (see {api}/api/data/inventory).",
         f"  Stack    pid {os.getpid()}; functions run in its child sandboxes (one per API"
         f" function warm from the start, others on first use): pgrep -a -P {os.getpid()}",
-        (f"  State is saved in {stack.state_dir} at Ctrl-C and reloaded at start"
-         " (a hard kill loses what changed since)." if stack.state_dir else
+        (f"  State is kept in {stack.state_dir} (every write journalled: it survives kill -9)"
+         " and reloaded at start." if stack.state_dir else
          "  No state is kept (LOCAL_STATE_DIR is empty)."),
         "  Ctrl-C stops everything.",
     ])
@@ -289,6 +340,11 @@ def _state_dir(value: str) -> Path | None:
     return Path(value) if value.strip() else None
 
 
+def _fatal(reason: str, reasons: list[str], stop: threading.Event) -> None:
+    reasons.append(reason)
+    stop.set()
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("LOCAL_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
@@ -305,11 +361,12 @@ def main(argv: list[str] | None = None) -> int:
         # thread inside stop.wait(), which then never returned (a stack deaf to SIGTERM).
         received.append(signal.Signals(signum).name)
 
+    fatal: list[str] = []  # the supervisor gave up: exit 1 (its one line is logged)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _on_signal)
     started = time.perf_counter()
     try:
-        stack = start_stack(config)
+        stack = start_stack(config, give_up=lambda reason: _fatal(reason, fatal, stop))
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:
             raise
@@ -321,9 +378,9 @@ def main(argv: list[str] | None = None) -> int:
         pass
     stopping = time.perf_counter()
     stack.stop()
-    log.info("stopped on %s in %.1f s", received[0] if received else "request",
+    log.info("stopped on %s in %.1f s", received[0] if received else "supervisor",
              time.perf_counter() - stopping)  # the one line of a clean stop
-    return 0
+    return 1 if fatal else 0
 
 
 if __name__ == "__main__":

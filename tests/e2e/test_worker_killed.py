@@ -4,6 +4,11 @@ attempt 2) within 3 minutes, thanks to the reaper, with the template's real visi
 timeout (5400 s: the killed delivery does not come back during the test) and with a short
 one (3 s: a redelivery finds the live lease and is dropped before the kill).
 
+A retry resumes (docs/local.md, "Retries that resume"): three symbols of 144,000 one-minute
+bars, the worker killed while the second one runs; the first symbol's unit (its document,
+kept under the task's prefix) is not written again, and the result equals the uninterrupted
+run of the same request.
+
 Each variant has a stack of its own, with a 15 s lease and the reaper every second
 (``LOCAL_LEASE_SECONDS``, ``LOCAL_SCHEDULE_RATE_S``; deployed: 60 s and every minute), and
 the worker at normal CPU priority (``LOCAL_WORKER_NICE=0``): on a box this busy a niced
@@ -12,6 +17,7 @@ engine could miss a short lease's heartbeats and be taken over as a third attemp
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -19,6 +25,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
+import numpy as np
+import pandas as pd
 import pytest
 
 from infra.local.process import StackProcess
@@ -120,7 +128,7 @@ def test_given_a_heavy_run_when_its_worker_sandbox_is_killed_then_it_completes_e
     s3 = _client(stack, "s3")
     bucket = next(b["Name"] for b in s3.list_buckets()["Buckets"])
     results = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=f"results/{task_id}/")
-               .get("Contents", [])]
+               .get("Contents", []) if "/units/" not in o["Key"]]
     assert results == [f"results/{task_id}/2.json"], stack.tail(200)  # one, from attempt 2
     assert done["symbols_done"] == done["symbols_total"] == 1 + len(HEAVY_SYMBOLS)
     assert "re-queued abandoned task" in stack.log_path.read_text(errors="replace")
@@ -130,3 +138,83 @@ def test_given_a_heavy_run_when_its_worker_sandbox_is_killed_then_it_completes_e
 def _tasks_table(stack: StackProcess) -> str:
     names = _client(stack, "dynamodb").list_tables()["TableNames"]
     return next(n for n in names if "TasksTable" in n)
+
+
+RESUME_SYMBOLS = ["R0_KRW", "R1_KRW", "R2_KRW"]
+RESUME_BODY = {"strategy": "volume_zone_breakout", "symbols": RESUME_SYMBOLS,
+               "start_date": "2024-01-01", "end_date": "2024-04-09", "timeframe": "1m"}
+
+
+@pytest.fixture(scope="module")
+def resume_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
+    """One worker, a 15 s lease, the reaper every second, and three CSVs of one-minute bars
+    (100 days: 432,000 estimated candles, under the fan-out threshold)."""
+    data = tmp_path_factory.mktemp("resume-data")
+    rng = np.random.default_rng(5)
+    stamps = pd.date_range("2024-01-01", periods=100 * 1440, freq="min", tz="UTC")
+    for symbol in RESUME_SYMBOLS:
+        close = 100 * np.exp(np.cumsum(rng.normal(0, 0.001, len(stamps))))
+        pd.DataFrame({"timestamp": stamps.strftime("%Y-%m-%dT%H:%M:%SZ"), "open": close,
+                      "high": close * 1.002, "low": close * 0.998, "close": close,
+                      "volume": rng.uniform(0, 10, len(stamps))}).to_csv(
+            data / f"{symbol}-1m.csv", index=False)
+    env = {"WORKERS": "1", "LOCAL_LEASE_SECONDS": "15", "LOCAL_SCHEDULE_RATE_S": "1",
+           "LOCAL_WORKER_NICE": "0", "DATA_DIRS": str(data), "SEED_DEMO": "0"}
+    with running_stack(tmp_path_factory.mktemp("resume") / "stack.log", **env) as running:
+        yield running
+
+
+def _unit(stack: StackProcess, task_id: str, symbol: str) -> bytes | None:
+    s3 = _client(stack, "s3")
+    bucket = next(b["Name"] for b in s3.list_buckets()["Buckets"])
+    try:
+        return s3.get_object(Bucket=bucket, Key=f"results/{task_id}/units/{symbol}.json")[
+            "Body"].read()
+    except s3.exceptions.NoSuchKey:
+        return None
+
+
+def _comparable(document: dict) -> str:
+    return json.dumps({k: v for k, v in document.items()
+                       if k not in ("run_id", "execution_time", "metadata")})
+
+
+def test_given_three_symbols_when_the_worker_is_killed_during_the_second_then_the_retry_resumes_after_the_first(  # noqa: E501
+    resume_stack: StackProcess,
+) -> None:
+    stack = resume_stack
+    status, _, created = call(stack.api_url, "POST", "/api/backtests/run-async", RESUME_BODY)
+    assert status == 200, created
+    task_id = created["task_id"]
+    running = _poll(stack, task_id, lambda d: d["status"] in ("completed", "failed", "cancelled")
+                    or (d["status"] == "running" and d["symbols_done"] >= 1),
+                    120, "the first symbol is finished")
+    assert running["status"] == "running" and running["symbols_done"] == 1, running
+    victims = _worker_sandboxes(stack)
+    assert victims, stack.tail()
+    for pid in victims:
+        os.kill(pid, signal.SIGKILL)
+    first_unit = _unit(stack, task_id, RESUME_SYMBOLS[0])
+    assert first_unit is not None, "the finished first symbol was not kept"
+    assert _unit(stack, task_id, RESUME_SYMBOLS[1]) is None, "killed after the second symbol"
+
+    done = _poll(stack, task_id, lambda d: d["status"] in ("completed", "failed", "cancelled"),
+                 RECOVERY_DEADLINE_S, "the task reaches a terminal state")
+    assert done["status"] == "completed" and done["attempt"] == 2, done
+    assert _unit(stack, task_id, RESUME_SYMBOLS[0]) == first_unit  # not computed again
+    assert all(_unit(stack, task_id, s) is not None for s in RESUME_SYMBOLS[1:])
+    log = stack.log_path.read_text(errors="replace")
+    resumed = [json.loads(line) for line in log.splitlines()
+               if line.startswith("{") and "resumed: symbol finished" in line]
+    assert [(r["task_id"], r["symbol"]) for r in resumed] == [(task_id, RESUME_SYMBOLS[0])]
+
+    status, _, resumed_result = call(stack.api_url, "GET", f"/api/backtests/{task_id}")
+    assert status == 200, resumed_result
+    status, _, again = call(stack.api_url, "POST", "/api/backtests/run-async", RESUME_BODY)
+    assert status == 200, again
+    whole = _poll(stack, again["task_id"], lambda d: d["status"] == "completed", 120,
+                  "the uninterrupted run completes")
+    assert whole["attempt"] == 1, whole
+    status, _, uninterrupted = call(stack.api_url, "GET", f"/api/backtests/{again['task_id']}")
+    assert status == 200, uninterrupted
+    assert _comparable(resumed_result) == _comparable(uninterrupted)

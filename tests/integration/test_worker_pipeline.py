@@ -167,6 +167,7 @@ def test_given_a_bug_in_the_engine_then_the_task_fails_after_one_delivery_in_pla
         raise OverflowError("date value out of range")
 
     monkeypatch.setattr(adapter, "run_backtest", crash)
+    monkeypatch.setattr(adapter, "run_by_symbol", crash)  # two symbols run one at a time
     task_id = api.call("POST", "/api/backtests/run-async", BODY).body["task_id"]
     assert stack("JobsQueue", "WorkerFunction") == []  # permanent: no redelivery, no DLQ
     status = api.call("GET", f"/api/backtests/status/{task_id}").body

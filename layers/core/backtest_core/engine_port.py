@@ -58,10 +58,21 @@ class StatsPort(Protocol):
         ...
 
 
+class UnitStore(Protocol):
+    """The finished symbols of a task (a run's units; the worker keeps them under the
+    task's results prefix so that a retry resumes, docs/local.md)."""
+
+    def get(self, symbol: str) -> Document | None: ...
+
+    def put(self, symbol: str, document: Document) -> None: ...
+
+
 class EnginePort(StatsPort, Protocol):
     def run(self, request: BacktestRequest, reader: CandleSource, *, run_id: str,
-            progress: ProgressFn, should_cancel: CancelFn, environment: str) -> Document:
-        """The whole run: the SPEC §7 document."""
+            progress: ProgressFn, should_cancel: CancelFn, environment: str,
+            units: UnitStore | None = None) -> Document:
+        """The whole run: the SPEC §7 document. With ``units``: one symbol at a time, each
+        finished symbol's document put there, the symbols found there not run again."""
         ...
 
     def run_shard(self, request: BacktestRequest, shard: ShardSpec, reader: CandleSource, *,

@@ -101,6 +101,20 @@ class ResultStore:
         raw = self.get_bytes(self.shard_key(task_id, attempt, shard))
         return None if raw is None else orjson.loads(raw)
 
+    def unit_key(self, task_id: str, symbol: str) -> str:
+        """Where a finished symbol of a task's run is kept for its retries (any attempt)."""
+        return f"{self._prefix}{task_id}/units/{symbol}.json"
+
+    def put_unit(self, task_id: str, symbol: str, document: dict[str, Any]) -> str:
+        key = self.unit_key(task_id, symbol)
+        self._s3.put_object(Bucket=self._bucket, Key=key, ContentType="application/json",
+                            Body=orjson.dumps(document))
+        return key
+
+    def get_unit(self, task_id: str, symbol: str) -> dict[str, Any] | None:
+        raw = self.get_bytes(self.unit_key(task_id, symbol))
+        return None if raw is None else orjson.loads(raw)
+
     def get_bytes(self, key: str) -> bytes | None:
         obj = get_object_or_none(self._s3, self._bucket, key)
         return None if obj is None else obj["Body"].read()

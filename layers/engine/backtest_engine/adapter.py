@@ -15,7 +15,14 @@ from datetime import date
 from typing import Any
 
 from backtest_core.aggregate import shard_failure
-from backtest_core.engine_port import CancelFn, CandleSource, Document, PboOutcome, ProgressFn
+from backtest_core.engine_port import (
+    CancelFn,
+    CandleSource,
+    Document,
+    PboOutcome,
+    ProgressFn,
+    UnitStore,
+)
 from backtest_core.errors import PermanentTaskError, TaskCancelled
 from backtest_core.models import BacktestRequest, SweepRequest
 from backtest_core.sweeps import ShardSpec
@@ -23,7 +30,7 @@ from backtest_core.sweeps import ShardSpec
 from .chart import chart_candles
 from .errors import BacktestCancelled, EngineError
 from .progress import Progress
-from .runner import RunSpec, assemble_fanout, run_backtest, run_shard
+from .runner import RunSpec, assemble_fanout, run_backtest, run_by_symbol, run_shard
 from .stats import deflated_sharpe, pbo_from_blocks
 from .sweep import WalkForward, run_sweep_shard
 from .version import ENGINE_VERSION
@@ -35,8 +42,16 @@ class Engine:
     and ``pbo`` for the sweep aggregation (``backtest_engine.stats``)."""
 
     def run(self, request: BacktestRequest, reader: CandleSource, *, run_id: str,
-            progress: ProgressFn, should_cancel: CancelFn, environment: str) -> Document:
+            progress: ProgressFn, should_cancel: CancelFn, environment: str,
+            units: UnitStore | None = None) -> Document:
+        """The whole run; with ``units``, one symbol at a time, each finished symbol kept
+        there and the ones found there not run again (``runner.run_by_symbol``)."""
         with _mapped_errors():
+            if units is not None:
+                return run_by_symbol(
+                    _spec(request), reader, units, run_id=run_id,
+                    progress=_reporter(progress), should_cancel=should_cancel,
+                    environment=environment, execution_host=socket.gethostname())
             return run_backtest(
                 _spec(request), reader, run_id=run_id, progress=_reporter(progress),
                 should_cancel=should_cancel, environment=environment,

@@ -9,19 +9,21 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from typing import Protocol
 
 from .errors import NoDataError, ParamsError
 from .indicators import IndicatorCache
 from .loading import SymbolData, load_symbol
 from .plan import RunPlan, run_plan, symbol_bars
-from .progress import CancelFn, ProgressFn, ProgressTracker
+from .progress import CancelFn, Progress, ProgressFn, ProgressTracker
 from .readers import CandleReader
 from .results import document, root_portfolio, symbol_result
 from .sim import SymbolBars, pack_bars, simulate_portfolio, simulate_symbol, unpack_bars
 from .strategies import Masks, Strategy, parse_params, resolve
 from .symbols import normalize_symbol, normalize_timeframe, timeframe_seconds
+from .version import ENGINE_VERSION
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,69 @@ def run_backtest(
                      execution_time_s=time.perf_counter() - started,
                      environment=environment, execution_host=execution_host,
                      summary=summary)
+
+
+class Units(Protocol):
+    """Where ``run_by_symbol`` keeps each finished symbol's document (the worker: under the
+    task's results prefix): ``get`` → the stored one or None, ``put`` stores one."""
+
+    def get(self, symbol: str) -> dict | None: ...
+
+    def put(self, symbol: str, document: dict) -> None: ...
+
+
+def run_by_symbol(spec: RunSpec, reader: CandleReader, units: Units, *, run_id: str,
+                  progress: ProgressFn | None = None, should_cancel: CancelFn | None = None,
+                  environment: str = "local", execution_host: str | None = None) -> dict:
+    """``run_backtest``'s document, one symbol at a time: each symbol's blocks and packed
+    simulator inputs (what ``assemble_fanout`` reads of a ``run_shard`` document) are
+    stored in ``units`` as soon as it is finished;
+    a symbol found there already (a retry resuming) is not run again. The document is
+    then ``assemble_fanout``'s, which equals the unsharded run's. Progress: ``loading_data``
+    0, ``running_strategy`` 0.1→0.8 by symbols (and candles within the one running), from
+    the finished fraction on when resuming; ``calculating_metrics`` 0.8 for the shared
+    portfolio."""
+    started = time.perf_counter()
+    prepare(spec)  # bad strategy/params fail before any symbol runs
+    symbols, _ = _check_spec(spec)
+    spec = replace(spec, symbols=symbols)
+    tracker = ProgressTracker(progress, should_cancel, symbols_total=len(symbols))
+    tracker.force(0.0, "loading_data")
+    docs: list[dict | None] = []
+    for done, symbol in enumerate(symbols):
+        doc = units.get(symbol)
+        if doc is None:
+            def _tick(p: Progress, done: int = done) -> None:
+                share = min(p.fraction / 0.9, 1.0)
+                tracker.update(0.1 + 0.7 * (done + share) / len(symbols), "running_strategy")
+
+            _, results, bars, failed = _execute(replace(spec, symbols=[symbol]), reader, _tick,
+                                                should_cancel, True)
+            # what assemble_fanout reads of a shard (no per-symbol shared portfolio)
+            doc = {"symbols": results, "failed_symbols": failed,
+                   "sim_inputs": [pack_bars(b) for b in bars],
+                   "metadata": {"engine_version": ENGINE_VERSION}}
+            units.put(symbol, doc)
+        docs.append(doc)
+        tracker.symbol_done()
+        tracker.update(0.1 + 0.7 * (done + 1) / len(symbols), "running_strategy")
+    tracker.force(0.8, "calculating_metrics")
+    metadata = {"execution_date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "environment": environment,
+                "execution_host": execution_host or socket.gethostname(),
+                "engine_version": None}
+    document = assemble_fanout(spec, docs, run_id=run_id, metadata=metadata,
+                               execution_time_s=time.perf_counter() - started,
+                               failure=_no_result)
+    if document is None:
+        raise NoDataError(no_data_message(symbols, spec.start_date, spec.end_date))
+    tracker.force(0.9, "calculating_metrics")
+    return document
+
+
+def _no_result(doc: dict | None) -> str | None:
+    """A ``run_shard`` document always has a result (its reasons in ``failed_symbols``)."""
+    return None if doc is not None else "no result"
 
 
 def run_shard(spec: RunSpec, reader: CandleReader, *, run_id: str,

@@ -6,12 +6,16 @@ turned true. Only AWS throttling/5xx/connection errors are transient
 (``faults.is_transient``): the lease is released and the exception propagates so SQS
 redelivers (then the DLQ). Any other exception is permanent: the task fails at once with a
 plain message (SPEC §13).
+
+A run of two or more symbols runs one symbol at a time and keeps each finished symbol's
+document under the task's results prefix (``units/{symbol}.json``); a retry (attempt > 1)
+loads them and runs only the remaining symbols (docs/local.md, "Retries that resume").
 """
 
 from __future__ import annotations
 
 import time
-from typing import Literal
+from typing import Any, Literal
 
 from backtest_core.engine_port import Document, EnginePort, summary_of_backtest
 from backtest_core.errors import PermanentTaskError, TaskCancelled, TransitionRefused
@@ -42,10 +46,11 @@ def run_attempt(record: TaskRecord, engine: Engine, svc: Services) -> Outcome:
     with AttemptControl(svc, record) as control:
         try:
             with traced("engine.run", svc.settings.tracing_enabled):
+                units = FinishedSymbols(record, svc) if len(record.request.symbols) > 1 else None
                 document = engine.run(
                     record.request, svc.candles, run_id=record.task_id,
                     progress=control.report, should_cancel=control.should_cancel,
-                    environment=svc.settings.environment,
+                    environment=svc.settings.environment, units=units,
                 )
             control.report(0.9, "saving_results")
             if control.should_cancel():
@@ -63,6 +68,28 @@ def run_attempt(record: TaskRecord, engine: Engine, svc: Services) -> Outcome:
                 return fail_attempt(record, f"Backtest failed: {describe(exc)}", svc)
             release(record, exc, svc)
             raise
+
+
+class FinishedSymbols:
+    """The engine's ``UnitStore`` of one attempt: every finished symbol is stored under the
+    task's prefix; a retry (attempt > 1) finds the ones an earlier attempt finished."""
+
+    def __init__(self, record: TaskRecord, svc: Services) -> None:
+        self._task_id = record.task_id
+        self._attempt = record.attempt
+        self._results = svc.results
+
+    def get(self, symbol: str) -> dict[str, Any] | None:
+        if self._attempt == 1:
+            return None
+        document = self._results.get_unit(self._task_id, symbol)
+        if document is not None:
+            logger.info("resumed: symbol finished by an earlier attempt", extra={
+                "task_id": self._task_id, "attempt": self._attempt, "symbol": symbol})
+        return document
+
+    def put(self, symbol: str, document: dict[str, Any]) -> None:
+        self._results.put_unit(self._task_id, symbol, document)
 
 
 def claim_attempt(
