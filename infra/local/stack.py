@@ -46,8 +46,8 @@ from infra.local.live import LiveParts, set_callback_url, start_live
 from infra.local.naming import ACCOUNT_ID
 from infra.local.sandbox import STOP_GRACE_S, FunctionPool
 from infra.local.scheduler import Scheduler, Timer
-from infra.local.warmup import warm_up_pools
 from infra.local.supervisor import Supervisor
+from infra.local.warmup import warm_up_pools
 
 log = logging.getLogger("local.stack")
 REPO_ROOT = Path(__file__).resolve().parents[2]
