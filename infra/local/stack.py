@@ -157,10 +157,10 @@ def start_stack(config: StackConfig,
         emu, dispatcher, None if state_dir is None else lambda: _restart_emulation(emu, config),
         give_up or (lambda reason: None))
     api.hooks.insert(0, supervisor.handle)  # before the console's and the WebSocket's
-    api.serve_in_thread()  # accepting requests from here on
     if state_dir is not None:
         local_state.resend_pending(emu)
-    supervisor.start()
+    supervisor.start()  # before the first answer: a kill right after a green health is seen
+    api.serve_in_thread()  # accepting requests from here on
     return RunningStack(emulation=emu, functions=functions, dispatcher=dispatcher,
                         scheduler=scheduler, api=api, state_dir=state_dir, live=live,
                         supervisor=supervisor)

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 HOURS = 24 * 40  # 2024-01-01 .. 2024-02-09, hourly
+OWN_CANDLES = True  # the inventory is exactly what `stored` writes (conftest.py)
 
 
 @pytest.fixture
