@@ -312,7 +312,9 @@ class FunctionPool:
         try:
             init_ms = sandbox.wait_ready()  # raises (sandbox killed) when the import fails
         except InvocationError:
-            if self._closed:  # close() stopped it mid-import
+            # close() stopped it mid-import, or Ctrl-C reached it before it left the stack's
+            # process group (it died of SIGINT): either way the stack is stopping.
+            if self._closed or sandbox.proc.poll() == -signal.SIGINT:
                 raise SandboxStopped(self.spec.logical_id) from None
             raise
         finally:
