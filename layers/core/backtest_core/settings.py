@@ -45,7 +45,7 @@ class Settings(BaseModel):
     # fanned-out attempt (renewed by every finished shard), SendTaskHeartbeat interval.
     state_machine_arn: str | None = None
     fanout_min_candles: int = Field(default=500_000, ge=1)
-    sweep_shard_combinations: int = Field(default=32, ge=1)
+    sweep_shard_combinations: int = Field(default=512, ge=1)
     fanout_lease_s: int = Field(default=1800, ge=5)
     shard_heartbeat_s: float = Field(default=30, gt=0)
 
