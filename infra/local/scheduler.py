@@ -1,7 +1,7 @@
 """EventBridge schedules locally: a timer per scheduled function (e.g. the reaper).
 
 Every enabled ``Schedule`` event of the template invokes its function every ``rate``
-seconds (``LOCAL_SCHEDULE_RATE_S`` overrides every rate, e.g. for tests) with the event
+seconds from the start (a fixed rate: ticks do not drift by the invocation's duration) (``LOCAL_SCHEDULE_RATE_S`` overrides every rate, e.g. for tests) with the event
 EventBridge sends ("Scheduled Event"). A failed invocation is logged; the next tick runs
 as usual (EventBridge retries, then drops).
 """
@@ -69,7 +69,13 @@ class Scheduler:
 
     def _run(self, timer: Timer) -> None:
         key = f"schedule {timer.function.spec.logical_id}"
-        while not self._stop.wait(timer.rate_s):
+        next_at = time.monotonic()
+        # A fixed rate, as EventBridge's: a long invocation (the reaper watches for most of
+        # its minute) does not push the next tick back; a missed tick runs at once. The
+        # first tick is at start, as if the rule had been ticking all along (deployed, it
+        # has): after a restart the reaper looks at once.
+        while not self._stop.wait(max(0.0, next_at - time.monotonic())):
+            next_at = max(next_at + timer.rate_s, time.monotonic())
             try:
                 timer.function.invoke(scheduled_event(timer.rule_arn, self._region))
             except Exception as exc:

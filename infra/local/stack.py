@@ -202,6 +202,8 @@ def _apply_overrides(emu: Emulation, config: StackConfig) -> None:
         "LEASE_SECONDS": config.lease_seconds,
         "JOBS_VISIBILITY_TIMEOUT_S": config.visibility_timeout_s,
     }
+    if config.schedule_rate_s is not None:  # a watch never outlasts the (shorter) rate
+        overrides["REAPER_WATCH_S"] = max(0, int(config.schedule_rate_s) - 2)
     for fn in emu.model.functions:
         for key, value in overrides.items():
             if value is not None and key in fn.environment:

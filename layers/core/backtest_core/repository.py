@@ -106,6 +106,18 @@ class TaskRepository:
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
         return records
 
+    def next_lease_expiry(self, status: TaskStatus, now: datetime) -> int | None:
+        """When the earliest lease of a live ``status`` task that still holds expires
+        (epoch s), or None when there is none: one item of the sparse lease index."""
+        resp = self._ddb.query(
+            TableName=self._table, IndexName=LEASE_INDEX, Limit=1,
+            KeyConditionExpression="#s = :s AND lease_expires_at >= :now",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":s": {"S": status.value},
+                                       ":now": {"N": str(epoch_s(now))}})
+        items = resp.get("Items", [])
+        return int(items[0]["lease_expires_at"]["N"]) if items else None
+
     # --- transitions ---------------------------------------------------------------------
     def create(self, task_id: str, owner: str, request: BacktestRequest, now: datetime,
                shards_total: int = 0, shard_size: int = 0) -> TaskRecord:

@@ -25,6 +25,9 @@ class Settings(BaseModel):
     visibility_timeout_s: int = Field(default=5400, ge=0, le=43200,
                                       description="the jobs queue's VisibilityTimeout")
     max_receives: int = Field(default=3, ge=1, description="the jobs queue's maxReceiveCount")
+    # The reaper watches running leases for this long after its scheduled pass (0: one
+    # pass), waking when the next lease expires (usecases/reaper.py, docs/operations.md).
+    reaper_watch_s: float = Field(default=0, ge=0, le=840)
     environment: str = "dev"
     sync_max_candles: int = Field(default=200_000, ge=1)
     retry_backoff_s: int = Field(default=30, ge=0, le=43200,
@@ -76,6 +79,7 @@ class Settings(BaseModel):
             "lease_seconds": "LEASE_SECONDS",
             "visibility_timeout_s": "JOBS_VISIBILITY_TIMEOUT_S",
             "max_receives": "JOBS_MAX_RECEIVES",
+            "reaper_watch_s": "REAPER_WATCH_S",
             "environment": "ENVIRONMENT",
             "sync_max_candles": "SYNC_MAX_CANDLES",
             "progress_interval_s": "PROGRESS_INTERVAL_S",

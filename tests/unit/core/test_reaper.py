@@ -8,7 +8,7 @@ import json
 import pytest
 
 from backtest_core.models import BacktestRequest, TaskStatus
-from backtest_core.usecases.reaper import reap
+from backtest_core.usecases.reaper import reap, watch
 from backtest_core.usecases.run_task import claim_attempt
 
 REQUEST = BacktestRequest(strategy="volume_zone_breakout", symbols=["BTC_KRW"],
@@ -213,3 +213,68 @@ def test_given_an_expired_lease_when_reaped_then_status_says_retrying_until_atte
     assert (requeued.stage, requeued.attempt) == ("retrying", 1)
     assert claimed is not None and claimed.attempt == 2
     assert (status_view(claimed).stage, status_view(claimed).attempt) == ("retrying", 2)
+
+
+# --- watch: the reaper's invocation keeps watching running leases (docs/operations.md) ----
+
+def _sleeper(clock, slept: list[float]):
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock.advance(seconds=seconds)
+    return sleep
+
+
+def test_given_nothing_running_when_watched_then_one_pass_and_no_sleep(aws, svc, clock):
+    slept: list[float] = []
+
+    report = watch(svc, 55, sleep=_sleeper(clock, slept))
+
+    assert report.total == 0 and slept == []
+
+
+def test_given_a_worker_that_stops_heartbeating_when_watched_then_resent_about_one_s_after_its_lease(
+    aws, svc, clock
+):
+    record = _running(svc, clock)
+    lease = record.lease_expires_at
+    slept: list[float] = []
+
+    report = watch(svc, LEASE_S + 30, sleep=_sleeper(clock, slept))
+
+    assert report.requeued == 1
+    assert [m["task_id"] for m in _messages(aws)] == ["t1"]
+    # Woken once, just past the lease (not at the next scheduled minute), then nothing runs
+    # with a live lease any more: the watch ends.
+    assert len(slept) == 1 and lease < clock().timestamp() <= lease + 2
+
+
+def test_given_a_lease_beyond_the_watch_when_watched_then_it_returns_without_waiting_for_it(
+    aws, svc, clock
+):
+    _running(svc, clock)  # expires in LEASE_S = 60 s > the 30 s watch
+    slept: list[float] = []
+
+    report = watch(svc, 30, sleep=_sleeper(clock, slept))
+
+    assert report.total == 0 and slept == [] and _messages(aws) == []
+
+
+def test_given_heartbeats_when_watched_then_it_follows_the_renewed_lease_and_never_resends(
+    aws, svc, clock
+):
+    record = _running(svc, clock)
+    slept: list[float] = []
+    sleep = _sleeper(clock, slept)
+
+    def heartbeat_then_sleep(seconds: float) -> None:
+        # A healthy worker renews halfway through the reaper's sleep, twice; then it dies.
+        if len(slept) < 2:
+            clock.advance(seconds=seconds / 2)
+            svc.tasks.heartbeat(record.task_id, record.attempt, clock(), LEASE_S)
+            clock.advance(seconds=-seconds / 2)
+        sleep(seconds)
+
+    report = watch(svc, 150, sleep=heartbeat_then_sleep)
+
+    assert len(slept) == 3 and report.requeued == 1  # resent only after the renewals stopped
+    assert sum(slept) > 2 * LEASE_S

@@ -254,3 +254,20 @@ def test_given_a_finished_symbol_then_it_is_written_at_once_despite_the_interval
         assert (current.progress, current.symbols_done) == (0.2, 1)
         control.report(0.9, "saving_results")  # None keeps the count
         assert svc.tasks.get("t1", clock()).symbols_done == 1
+
+
+def test_given_a_dead_lettered_duplicate_while_an_attempt_is_alive_then_the_task_goes_on(
+    svc, clock
+):
+    """A re-sent or slow-started delivery can reach the DLQ while another attempt runs
+    with a live lease: failing the task then would fail a healthy run."""
+    message = _queued(svc, clock)
+    svc.tasks.claim("t1", clock(), 60)
+    clock.advance(seconds=30)
+
+    assert fail_dead_letter(message, 3, svc) is False
+    assert svc.tasks.get("t1", clock()).status is TaskStatus.RUNNING
+
+    clock.advance(seconds=31)  # the attempt stopped heartbeating: now the DLQ fails it
+    assert fail_dead_letter(message, 3, svc) is True
+    assert svc.tasks.get("t1", clock()).status is TaskStatus.FAILED

@@ -1,9 +1,14 @@
-"""Dead-letter handling: a message SQS gave up on fails its task with the attempt count."""
+"""Dead-letter handling: a message SQS gave up on fails its task with the attempt count.
+
+Unless an attempt is alive: a ``running`` task whose lease holds is being worked on, and
+the dead-lettered message is a duplicate (e.g. a re-send, or a delivery whose visibility
+ran out during a slow cold start); if that worker dies, the reaper takes over.
+"""
 
 from __future__ import annotations
 
 from backtest_core.errors import TransitionRefused
-from backtest_core.models import QueueMessage
+from backtest_core.models import QueueMessage, TaskStatus
 from backtest_core.observability import count, logger
 from backtest_core.queue import MAX_DELAY_S
 from backtest_core.services import Services
@@ -23,6 +28,10 @@ def fail_dead_letter(message: QueueMessage, receive_count: int, svc: Services) -
         # Only the watchdog message failed; its container is alive and heartbeating:
         # keep watching instead of failing a healthy run.
         svc.queue.send(message, delay_s=MAX_DELAY_S)
+        return False
+    if record.status is TaskStatus.RUNNING and svc.tasks.lease_is_live(record, now):
+        logger.warning("dead-lettered duplicate left alone: its attempt is alive",
+                       extra={"task_id": message.task_id, "attempt": record.attempt})
         return False
     # The record counts the worker's claims exactly; a DLQ message's ApproximateReceiveCount
     # also counts the DLQ consumer's own receives, so it is only the fallback (never claimed).

@@ -1,7 +1,11 @@
 """No task left behind: find live tasks nobody vouches for any more, and act (SPEC §13).
 
 Scheduled every minute (EventBridge; locally a timer). Two index queries, never a scan
-(``TaskRepository.unvouched``: the sparse ``status-lease_expires_at-index``):
+(``TaskRepository.unvouched``: the sparse ``status-lease_expires_at-index``). After that
+pass the invocation keeps ``watch``-ing while tasks run (``REAPER_WATCH_S``): it sleeps
+until the earliest running lease could have expired and passes again, so a dead worker's
+task is re-sent about one lease after its last heartbeat instead of up to a minute later
+(docs/operations.md, "A killed worker"):
 
 - ``running`` with an expired lease: the worker died (killed, timed out, out of memory)
   and its message may not come back for a whole visibility period (5400 s). Before the
@@ -23,6 +27,8 @@ the tasks acted on; the template alarms on it.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from backtest_core.errors import TransitionRefused
@@ -45,6 +51,15 @@ class ReapReport:
     def total(self) -> int:
         return self.requeued + self.failed + self.resent
 
+    def add(self, other: ReapReport) -> None:
+        self.requeued += other.requeued
+        self.failed += other.failed
+        self.resent += other.resent
+
+
+_WAKE_AFTER_S = 1.05  # leases are whole epoch seconds; expired once now ≥ lease + 1
+_MIN_SLEEP_S = 1.0  # never a busy loop, whatever the clock says
+
 
 def reap(svc: Services) -> ReapReport:
     """One pass over both statuses; returns what was done."""
@@ -59,6 +74,26 @@ def reap(svc: Services) -> ReapReport:
         logger.warning("reaped", extra={"requeued": report.requeued, "failed": report.failed,
                                         "resent": report.resent})
     return report
+
+
+def watch(svc: Services, seconds: float,
+          sleep: Callable[[float], None] = time.sleep) -> ReapReport:
+    """``reap`` now and again each time a running task's lease may have expired, for up to
+    ``seconds``; returns at once when no running task holds a lease (nothing to watch).
+    The next scheduled invocation takes over after ``seconds``; two overlapping reapers
+    are harmless (every write is conditional)."""
+    report = reap(svc)
+    deadline = svc.clock().timestamp() + seconds
+    while True:
+        now = svc.clock()
+        lease = svc.tasks.next_lease_expiry(TaskStatus.RUNNING, now)
+        if lease is None:
+            return report
+        wake = max(lease + _WAKE_AFTER_S, now.timestamp() + _MIN_SLEEP_S)
+        if wake > deadline:
+            return report
+        sleep(wake - now.timestamp())
+        report.add(reap(svc))
 
 
 def _reap_running(record: TaskRecord, svc: Services, report: ReapReport) -> None:
