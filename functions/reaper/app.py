@@ -1,7 +1,7 @@
 """EventBridge schedule (every minute) → the reaper: no task is left behind by a dead worker.
 
 One pass, then it watches running leases for ``REAPER_WATCH_S`` (at most the invocation's
-remaining time less a margin): docs/operations.md, "A killed worker"."""
+remaining time less a margin): docs/operations.md, "Reaper"."""
 
 from backtest_core.observability import logger, metrics
 from backtest_core.services import services

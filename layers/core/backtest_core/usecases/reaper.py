@@ -5,7 +5,7 @@ Scheduled every minute (EventBridge; locally a timer). Two index queries, never 
 pass the invocation keeps ``watch``-ing while tasks run (``REAPER_WATCH_S``): it sleeps
 until the earliest running lease could have expired and passes again, so a dead worker's
 task is re-sent about one lease after its last heartbeat instead of up to a minute later
-(docs/operations.md, "A killed worker"):
+(docs/operations.md, "Reaper"):
 
 - ``running`` with an expired lease: the worker died (killed, timed out, out of memory)
   and its message may not come back for a whole visibility period (5400 s). Before the
@@ -79,18 +79,21 @@ def reap(svc: Services) -> ReapReport:
 def watch(svc: Services, seconds: float,
           sleep: Callable[[float], None] = time.sleep) -> ReapReport:
     """``reap`` now and again each time a running task's lease may have expired, for up to
-    ``seconds``; returns at once when no running task holds a lease (nothing to watch).
-    The next scheduled invocation takes over after ``seconds``; two overlapping reapers
-    are harmless (every write is conditional)."""
+    ``seconds``. With no running lease it looks again every ``lease_seconds``: a task
+    claimed meanwhile cannot have expired before it is seen. The next scheduled invocation
+    takes over after ``seconds``; two overlapping reapers are harmless (every write is
+    conditional)."""
     report = reap(svc)
     deadline = svc.clock().timestamp() + seconds
     while True:
         now = svc.clock()
         lease = svc.tasks.next_lease_expiry(TaskStatus.RUNNING, now)
         if lease is None:
-            return report
-        wake = max(lease + _WAKE_AFTER_S, now.timestamp() + _MIN_SLEEP_S)
-        if wake > deadline:
+            wake = now.timestamp() + svc.settings.lease_seconds
+        else:
+            wake = max(lease + _WAKE_AFTER_S, now.timestamp() + _MIN_SLEEP_S)
+        wake = min(wake, deadline)
+        if wake - now.timestamp() < _MIN_SLEEP_S:
             return report
         sleep(wake - now.timestamp())
         report.add(reap(svc))
