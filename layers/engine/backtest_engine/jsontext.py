@@ -11,22 +11,25 @@ null. ``encode_document`` writes a document holding ``JsonRows`` (or plain lists
 
 from __future__ import annotations
 
+import functools
+import operator
+import secrets
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import orjson
 
-_ISO_TEMPLATE = np.frombuffer(b"0000-00-00T00:00:00Z", dtype=np.uint8)
-
 
 class JsonRows:
-    """``count`` row objects as JSON text (``[{…},…]``): what a list of dicts would encode
-    to. ``len()`` is the row count; ``encode_document`` splices the text in."""
+    """``count`` row objects as JSON text (``[{…},…]``, in ``chunks`` end to end): what a
+    list of dicts would encode to. ``len()`` is the row count; ``encode_chunks`` and
+    ``encode_document`` splice the text in."""
 
-    __slots__ = ("count", "fragment")
+    __slots__ = ("chunks", "count")
 
-    def __init__(self, text: str, count: int) -> None:
-        self.fragment = orjson.Fragment(text)
+    def __init__(self, chunks: tuple[bytes, ...], count: int) -> None:
+        self.chunks = chunks
         self.count = count
 
     def __len__(self) -> int:
@@ -36,72 +39,202 @@ class JsonRows:
         return f"JsonRows({self.count} rows)"
 
 
-def _default(value: object) -> object:
-    if isinstance(value, JsonRows):
-        return value.fragment
-    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+def encode_chunks(doc: dict, *, newline: bool = False) -> list[bytes]:
+    """Compact JSON of a result document (plain types and ``JsonRows``; non-finite floats
+    as null, orjson's rule) as byte strings to write one after the other: the rows' text
+    is not copied into one 70 MB buffer."""
+    found: list[JsonRows] = []
+    marker = secrets.token_hex(16)  # what no value of the document holds
+
+    def default(value: object) -> object:
+        if isinstance(value, JsonRows):
+            found.append(value)  # orjson calls this in output order
+            return marker
+        raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+    option = orjson.OPT_APPEND_NEWLINE if newline else 0
+    parts = orjson.dumps(doc, default=default, option=option).split(f'"{marker}"'.encode())
+    if len(parts) != len(found) + 1:
+        raise ValueError("a JsonRows marker was not found once in the encoded document")
+    chunks = [parts[0]]
+    for rows, after in zip(found, parts[1:], strict=True):
+        chunks += rows.chunks
+        chunks.append(after)
+    return chunks
 
 
 def encode_document(doc: dict, *, newline: bool = False) -> bytes:
-    """Compact JSON bytes of a result document (plain types, ``JsonRows``, non-finite
-    floats as null — orjson's rule)."""
-    option = orjson.OPT_APPEND_NEWLINE if newline else 0
-    return orjson.dumps(doc, default=_default, option=option)
+    """``encode_chunks`` as one bytes."""
+    return b"".join(encode_chunks(doc, newline=newline))
 
 
-def json_rows(fields: Sequence[tuple[str, str | list[str]]], count: int) -> JsonRows | list:
+class Times(NamedTuple):
+    """A column of ``"YYYY-MM-DDTHH:MM:SSZ"`` strings from ``iso_chars``."""
+
+    chars: np.ndarray
+
+
+class Dates(NamedTuple):
+    """A column of ``"YYYY-MM-DD"`` strings: the first ten characters of ``iso_chars``."""
+
+    chars: np.ndarray
+
+
+class Labels(NamedTuple):
+    """A column of strings ``names[code]``."""
+
+    names: Sequence[str]
+    codes: np.ndarray
+
+
+Column = str | np.ndarray | Times | Dates | Labels
+
+
+def json_rows(fields: Sequence[tuple[str, Column]], count: int) -> JsonRows | list:
     """``[{key: value, …} × count]`` as JSON text from ``(key, column)`` pairs in key
-    order: a column is a list of ``count`` JSON tokens (``json_numbers``, ``json_times``,
-    ``json_labels``) or one token shared by every row. ``[]`` (a plain list) when
-    ``count`` is 0.
+    order; ``[]`` (a plain list) when ``count`` is 0. A column is one JSON token shared by
+    every row (``str``), a numeric array (floats as orjson writes the Python floats of
+    ``tolist()``: the shortest text that reads back the same double, NaN and ±inf null;
+    integers and booleans as JSON integers and booleans), ``Times``, ``Dates`` or
+    ``Labels``.
 
-    >>> encode_document({"r": json_rows([("a", '"x"'), ("b", ["1", "null"])], 2)})
-    b'{"r":[{"a":"x","b":1},{"a":"x","b":null}]}'
+    How (no object per value): the float columns are written by one ``orjson.dumps`` of
+    the row-major block and every comma between two of its numbers becomes ``%s``; the
+    text between consecutive floats of a row (keys, times, labels, integers, the ``},{``
+    between rows) is one argument of a single ``bytes % tuple``: shared when constant,
+    else one bytes object per row, built in a byte matrix (times) or per distinct value
+    (labels, integers).
+
+    >>> encode_document({"r": json_rows([("a", '"x"'), ("b", np.array([1.5, np.nan]))], 2)})
+    b'{"r":[{"a":"x","b":1.5},{"a":"x","b":null}]}'
     """
     if count == 0:
         return []
-    # the row is literal, column, literal, column, …, literal: shared tokens join the literals
-    literals, columns, text = [], [], "{"
+    segments: list[list[_Piece]] = [[(_LIT, b"{")]]  # pieces between float columns
+    floats: list[np.ndarray] = []
     for i, (key, column) in enumerate(fields):
-        text += ("," if i else "") + orjson.dumps(key).decode() + ":"
-        if isinstance(column, str):
-            text += column
+        segments[-1].append((_LIT, (b"," if i else b"") + orjson.dumps(key) + b":"))
+        _check_rows(key, column, count)
+        if isinstance(column, np.ndarray) and column.dtype.kind == "f":
+            floats.append(column)
+            segments.append([])
         else:
-            if len(column) != count:
-                raise ValueError(f"column {key!r}: {len(column)} tokens for {count} rows")
-            literals.append(text)
-            columns.append(column)
-            text = ""
-    tail = text + "}"
-    if not columns:
-        return JsonRows("[" + ",".join([tail] * count) + "]", count)
-    width = 2 * len(columns)
-    parts = [""] * (width * count + 1)
-    first = literals[0]
-    parts[0:-1:width] = [tail + "," + first] * count
-    parts[0] = "[" + first
-    for j, column in enumerate(columns):
-        if j:
-            parts[2 * j:-1:width] = [literals[j]] * count
-        parts[2 * j + 1::width] = column
-    parts[-1] = tail + "]"
-    return JsonRows("".join(parts), count)
+            segments[-1].extend(_pieces(column))
+    segments[-1].append((_LIT, b"}"))
+    if not floats:  # one piece of glue per row
+        rows = _glue(segments[0], 0, count)
+        rows = [rows] * count if isinstance(rows, bytes) else rows
+        return JsonRows((b"[" + b",".join(rows) + b"]",), count)
+    width = len(floats)
+    block = np.empty((count, width), dtype=np.float64)
+    for j, column in enumerate(floats):
+        block[:, j] = column
+    numbers = orjson.dumps(block.reshape(-1), option=orjson.OPT_SERIALIZE_NUMPY)
+    template = numbers[1:-1].replace(b",", b"%s")  # numbers and null: no % to escape
+    args: list = [b""] * (count * width - 1)
+    for j in range(1, width):  # between float j−1 and float j of every row
+        glue = _glue(segments[j], 0, count)
+        args[j - 1::width] = [glue] * count if isinstance(glue, bytes) else glue
+    if count > 1:  # the end of row r, a comma, the start of row r + 1
+        between = _glue([*_shifted(segments[-1], 0), (_LIT, b","),
+                         *_shifted(segments[0], 1)], 0, count - 1)
+        args[width - 1::width] = [between] * (count - 1) if isinstance(between, bytes) \
+            else between
+    head = _glue(segments[0], 0, 1)
+    tail = _glue(segments[-1], count - 1, count)
+    head = head if isinstance(head, bytes) else head[0]
+    tail = tail if isinstance(tail, bytes) else tail[0]
+    return JsonRows((b"[" + head, template % tuple(args), tail + b"]"), count)
 
 
-def json_numbers(values: np.ndarray) -> list[str]:
-    """The JSON token of each number of a 1-d array, as orjson writes the Python values
-    of ``values.tolist()`` (floats as float64, so the shortest text that reads back the
-    same double); NaN and ±inf → ``null``."""
-    if values.shape[0] == 0:
-        return []
-    kind = values.dtype.kind
-    if kind == "f":
-        values = np.ascontiguousarray(values, dtype=np.float64)
-    elif kind in "iu":  # orjson writes every integer width
-        values = np.ascontiguousarray(values)
-    else:  # bools, objects: through Python values
-        return [orjson.dumps(v).decode() for v in values.tolist()]
-    return orjson.dumps(values, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].decode().split(",")
+# A piece of the text between float columns: a literal, a fixed-width byte matrix (one
+# row per document row) or a coded value (codes, the JSON token of each distinct code).
+_LIT, _FIXED, _CODED = 0, 1, 2
+_Piece = tuple
+
+
+def _check_rows(key: str, column: Column, count: int) -> None:
+    size = (None if isinstance(column, str) else column.codes.shape[0]
+            if isinstance(column, Labels) else column.chars.shape[0]
+            if isinstance(column, Times | Dates) else column.shape[0])
+    if size is not None and size != count:
+        raise ValueError(f"column {key!r}: {size} values for {count} rows")
+
+
+def _pieces(column: Column) -> list[_Piece]:
+    if isinstance(column, str):
+        return [(_LIT, column.encode())]
+    if isinstance(column, Times):
+        return [(_LIT, b'"'), (_FIXED, column.chars), (_LIT, b'"')]
+    if isinstance(column, Dates):
+        return [(_LIT, b'"'), (_FIXED, column.chars[:, :10]), (_LIT, b'"')]
+    if isinstance(column, Labels):
+        tokens = [orjson.dumps(name) for name in column.names]
+        return [(_CODED, np.asarray(column.codes, dtype=np.int64), tokens.__getitem__)]
+    if column.dtype.kind == "b":
+        return [(_CODED, column.astype(np.int64), lambda v: b"true" if v else b"false")]
+    if column.dtype.kind in "iu":
+        return [(_CODED, column, lambda v: str(int(v)).encode())]
+    raise TypeError(f"no JSON column of dtype {column.dtype}")
+
+
+def _shifted(pieces: list[_Piece], skip: int) -> list[_Piece]:
+    """The pieces of rows ``skip`` … (the arrays sliced)."""
+    if not skip:
+        return pieces
+    return [p if p[0] == _LIT else (p[0], p[1][skip:], *p[2:]) for p in pieces]
+
+
+def _glue(pieces: list[_Piece], lo: int, hi: int) -> bytes | list[bytes]:
+    """The text of ``pieces`` for rows lo … hi−1: one bytes when it is constant, else one
+    per row. Runs of literals and matrices are cut from one byte buffer; runs of literals
+    and coded values are looked up per distinct combination of codes."""
+    runs: list[list[_Piece]] = []
+    for piece in pieces:
+        kinds = {p[0] for p in runs[-1]} - {_LIT} if runs else set()
+        if not runs or piece[0] == _LIT or not kinds or piece[0] in kinds:
+            if not runs:
+                runs.append([])
+            runs[-1].append(piece)
+        else:
+            runs.append([piece])
+    out: bytes | list[bytes] = b""
+    for run in runs:
+        text = _run_text(run, lo, hi)
+        if isinstance(out, bytes) and isinstance(text, bytes):
+            out += text
+        elif isinstance(out, bytes):
+            out = [out + t for t in text] if out else text
+        elif isinstance(text, bytes):
+            out = [t + text for t in out]
+        else:
+            out = list(map(operator.add, out, text))
+    return out
+
+
+def _run_text(run: list[_Piece], lo: int, hi: int) -> bytes | list[bytes]:
+    kinds = {p[0] for p in run}
+    if kinds == {_LIT}:
+        return b"".join(p[1] for p in run)
+    rows = hi - lo
+    if _FIXED in kinds:
+        widths = [len(p[1]) if p[0] == _LIT else p[1].shape[1] for p in run]
+        matrix = np.empty((rows, sum(widths) + 1), dtype=np.uint8)
+        at = 0
+        for piece, width in zip(run, widths, strict=True):
+            matrix[:, at: at + width] = (np.frombuffer(piece[1], dtype=np.uint8)
+                                         if piece[0] == _LIT else piece[1][lo:hi])
+            at += width
+        matrix[:, -1] = ord("\n")  # JSON text outside strings has no raw newline
+        return matrix.tobytes().split(b"\n")[:-1]
+    coded = [p for p in run if p[0] == _CODED]
+    keys = np.stack([p[1][lo:hi].astype(np.int64) for p in coded], axis=1)
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    texts = np.empty(first.shape[0], dtype=object)
+    for u, row in enumerate(first):
+        values = iter(keys[row])
+        texts[u] = b"".join(p[1] if p[0] == _LIT else p[2](next(values)) for p in run)
+    return texts[inverse.reshape(-1)].tolist()
 
 
 def json_string(text: str) -> str:
@@ -109,19 +242,32 @@ def json_string(text: str) -> str:
     return orjson.dumps(text).decode()
 
 
-def json_labels(names: Sequence[str], codes: np.ndarray) -> list[str]:
-    """The JSON string token of ``names[code]`` for each code."""
-    tokens = np.array([json_string(name) for name in names], dtype=object)
-    return tokens[codes].tolist()
-
-
 def iso_chars(ts_ns: np.ndarray) -> np.ndarray:
     """``YYYY-MM-DDTHH:MM:SSZ`` of int64 UTC nanoseconds as an (n, 20) uint8 array (their
     range, 1677 … 2262, has four-digit years), as ``numpy.datetime_as_string(…,
-    timezone="UTC")`` writes them."""
+    timezone="UTC")`` writes them. The characters are gathered from tables: the dates of
+    the days the times span (or of each time's day when they span more days than there are
+    times) and the 86,400 times of day."""
     seconds = np.asarray(ts_ns, dtype=np.int64) // 10**9  # floor: before 1970 too
     days, sec = np.divmod(seconds, 86_400)
-    # the civil date of a day number (H. Hinnant, "chrono-compatible date algorithms")
+    out = np.empty((seconds.shape[0], 20), dtype=np.uint8)
+    if not seconds.shape[0]:
+        return out
+    first, last = int(days.min()), int(days.max())
+    if last - first < seconds.shape[0]:
+        out[:, :10] = _date_chars(np.arange(first, last + 1))[days - first]
+    else:
+        out[:, :10] = _date_chars(days)
+    out[:, 10:] = _times_of_day()[sec]
+    return out
+
+
+_TWO_DIGITS = np.array([[48 + i // 10, 48 + i % 10] for i in range(100)], dtype=np.uint8)
+
+
+def _date_chars(days: np.ndarray) -> np.ndarray:
+    """``YYYY-MM-DD`` of day numbers (days since 1970-01-01) as an (n, 10) uint8 array:
+    the civil date of H. Hinnant's "chrono-compatible low-level date algorithms"."""
     z = days + 719_468
     era = z // 146_097
     doe = z - era * 146_097
@@ -131,12 +277,25 @@ def iso_chars(ts_ns: np.ndarray) -> np.ndarray:
     day = doy - (153 * mp + 2) // 5 + 1
     month = np.where(mp < 10, mp + 3, mp - 9)
     year = yoe + era * 400 + (month <= 2)
-    out = np.empty((seconds.shape[0], _ISO_TEMPLATE.shape[0]), dtype=np.uint8)
-    out[:] = _ISO_TEMPLATE
-    for col, value, width in ((0, year, 4), (5, month, 2), (8, day, 2), (11, sec // 3600, 2),
-                              (14, sec // 60 % 60, 2), (17, sec % 60, 2)):
-        for place in range(width):
-            out[:, col + width - 1 - place] += (value // 10**place % 10).astype(np.uint8)
+    out = np.empty((days.shape[0], 10), dtype=np.uint8)
+    out[:, 0:2] = _TWO_DIGITS[year // 100]
+    out[:, 2:4] = _TWO_DIGITS[year % 100]
+    out[:, 5:7] = _TWO_DIGITS[month]
+    out[:, 8:10] = _TWO_DIGITS[day]
+    out[:, 4] = out[:, 7] = ord("-")
+    return out
+
+
+@functools.cache
+def _times_of_day() -> np.ndarray:
+    """``THH:MM:SSZ`` of each second of a day: an (86400, 10) uint8 array."""
+    sec = np.arange(86_400)
+    out = np.empty((86_400, 10), dtype=np.uint8)
+    out[:, 1:3] = _TWO_DIGITS[sec // 3600]
+    out[:, 4:6] = _TWO_DIGITS[sec // 60 % 60]
+    out[:, 7:9] = _TWO_DIGITS[sec % 60]
+    out[:, 0], out[:, 3], out[:, 6], out[:, 9] = ord("T"), ord(":"), ord(":"), ord("Z")
+    out.setflags(write=False)
     return out
 
 
@@ -156,6 +315,3 @@ def lines(chars: np.ndarray, *, quoted: bool = False) -> list[str]:
     return out.tobytes().decode("ascii").split("\n")[:-1]
 
 
-def json_times(ts_ns: np.ndarray) -> list[str]:
-    """The JSON string token (``"YYYY-MM-DDTHH:MM:SSZ"``) of each epoch-ns time."""
-    return lines(iso_chars(ts_ns), quoted=True)

@@ -7,7 +7,7 @@ import numpy as np
 
 from backtest_contract.results import SUMMARY_MAX_TRADES
 
-from ..jsontext import iso_chars, json_numbers, json_rows, json_string, lines
+from ..jsontext import Dates, Times, iso_chars, json_rows, json_string
 from ..loading import SymbolData
 from ..metrics import compounded_equity, returns_pct, signal_statistics, trade_prices
 from ..plan import RunPlan
@@ -108,16 +108,14 @@ def _json_rows(symbol: str, ts_ns: np.ndarray, entry: np.ndarray, exit_: np.ndar
     """``symbol_result``'s ``signals`` and performance curve as ``JsonRows``: the same
     keys, order and numbers as its dicts (a non-finite number is null in both)."""
     chars = iso_chars(ts_ns)
-    stamps = lines(chars, quoted=True)
     n = ts_ns.shape[0]
     signals = json_rows([
-        ("symbol", json_string(symbol)), ("type", '"buy"'), ("timestamp", stamps),
-        ("entry_price", json_numbers(entry)), ("exit_price", json_numbers(exit_)),
-        ("return_pct", json_numbers(r_pct / 100)), ("confidence", json_numbers(confidence)),
+        ("symbol", json_string(symbol)), ("type", '"buy"'), ("timestamp", Times(chars)),
+        ("entry_price", entry), ("exit_price", exit_), ("return_pct", r_pct / 100),
+        ("confidence", confidence),
     ], n)
     curve = json_rows([
-        ("date", lines(chars[:, :10], quoted=True)),
-        *([("timestamp", stamps)] if intraday else []),
-        ("equity", json_numbers(compounded_equity(r_pct))),
+        ("date", Dates(chars)), *([("timestamp", Times(chars))] if intraday else []),
+        ("equity", compounded_equity(r_pct)),
     ], n)
     return signals, curve

@@ -10,12 +10,11 @@ import numpy as np
 
 from backtest_engine.jsontext import (
     JsonRows,
+    Labels,
+    Times,
     iso_chars,
-    json_labels,
-    json_numbers,
     json_rows,
     json_string,
-    json_times,
     lines,
 )
 from backtest_engine.portfolio import sharpe_per_bar
@@ -108,18 +107,18 @@ def _trade_rows(result: SimResult) -> JsonRows | list:
     names = result.symbols
     return json_rows([  # one symbol: one token shared by every row
         ("symbol", json_string(names[0]) if len(names) == 1
-         else json_labels(names, result.trade_symbol)),
-        ("entry_time", json_times(result.entry_ns)),
-        ("entry_price", json_numbers(result.entry_price)),
-        ("exit_time", json_times(result.exit_ns)),
-        ("exit_price", json_numbers(result.exit_price)),
-        ("exit_reason", json_labels(REASONS, result.reason)),
-        ("bars_held", json_numbers(result.exit_bar - result.entry_bar)),
-        ("quantity", json_numbers(result.quantity)),
-        ("entry_notional", json_numbers(result.entry_notional)),
-        ("fees", json_numbers(result.fees)),
-        ("pnl", json_numbers(result.pnl)),
-        ("return_pct", json_numbers(result.return_pct)),
+         else Labels(names, result.trade_symbol)),
+        ("entry_time", Times(iso_chars(result.entry_ns))),
+        ("entry_price", result.entry_price),
+        ("exit_time", Times(iso_chars(result.exit_ns))),
+        ("exit_price", result.exit_price),
+        ("exit_reason", Labels(REASONS, result.reason)),
+        ("bars_held", result.exit_bar - result.entry_bar),
+        ("quantity", result.quantity),
+        ("entry_notional", result.entry_notional),
+        ("fees", result.fees),
+        ("pnl", result.pnl),
+        ("return_pct", result.return_pct),
     ], result.trades)
 
 
