@@ -12,6 +12,7 @@ null. ``encode_document`` writes a document holding ``JsonRows`` (or plain lists
 from __future__ import annotations
 
 import functools
+import math
 import operator
 import secrets
 from collections.abc import Sequence
@@ -227,14 +228,34 @@ def _run_text(run: list[_Piece], lo: int, hi: int) -> bytes | list[bytes]:
             at += width
         matrix[:, -1] = ord("\n")  # JSON text outside strings has no raw newline
         return matrix.tobytes().split(b"\n")[:-1]
-    coded = [p for p in run if p[0] == _CODED]
-    keys = np.stack([p[1][lo:hi].astype(np.int64) for p in coded], axis=1)
-    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    keys = np.stack([p[1][lo:hi].astype(np.int64) for p in run if p[0] == _CODED], axis=1)
+    first, inverse = _distinct_rows(keys)
     texts = np.empty(first.shape[0], dtype=object)
     for u, row in enumerate(first):
-        values = iter(keys[row])
+        values = iter(keys[row].tolist())
         texts[u] = b"".join(p[1] if p[0] == _LIT else p[2](next(values)) for p in run)
-    return texts[inverse.reshape(-1)].tolist()
+    return texts[inverse].tolist()
+
+
+def _distinct_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the index of a row holding each distinct row of an (n, k) int64 array, the number
+    of each row's distinct row). Codes in a small range (labels, bars held) are
+    numbered through a table, without sorting."""
+    low = keys.min(axis=0)
+    spans = (keys.max(axis=0) - low + 1).tolist()
+    if math.prod(spans) <= max(4 * keys.shape[0], 1 << 16):
+        code = np.zeros(keys.shape[0], dtype=np.int64)
+        for col, span in enumerate(spans):
+            code = code * span + (keys[:, col] - low[col])
+        number = np.full(math.prod(spans), -1, dtype=np.int64)
+        present = np.flatnonzero(np.bincount(code, minlength=number.shape[0]))
+        number[present] = np.arange(present.shape[0])
+        inverse = number[code]
+        first = np.empty(present.shape[0], dtype=np.int64)
+        first[inverse] = np.arange(keys.shape[0])  # any row of each: they are equal
+        return first, inverse
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    return first, inverse.reshape(-1)
 
 
 def json_string(text: str) -> str:
