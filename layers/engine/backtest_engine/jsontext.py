@@ -6,7 +6,9 @@ than the rest of a run; ``JsonRows`` is the same list already written as JSON, c
 column (numbers by orjson from the numpy arrays, times from one byte buffer), so a caller
 that only encodes the document (``backtest run --json``) skips the dicts. Its JSON value
 is the dicts' exactly: same keys in the same order, the same numbers, NaN and ±inf as
-null. ``encode_document`` writes a document holding ``JsonRows`` (or plain lists).
+null. ``encode_document`` / ``encode_chunks`` (``backtest_contract.encoding``, the one
+encoder of result documents: the CLI and the service's result store) write a document
+holding ``JsonRows`` or plain lists.
 """
 
 from __future__ import annotations
@@ -14,59 +16,16 @@ from __future__ import annotations
 import functools
 import math
 import operator
-import secrets
 from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
 import orjson
 
+from backtest_contract.encoding import JsonRows, encode_chunks, encode_document
 
-class JsonRows:
-    """``count`` row objects as JSON text (``[{…},…]``, in ``chunks`` end to end): what a
-    list of dicts would encode to. ``len()`` is the row count; ``encode_chunks`` and
-    ``encode_document`` splice the text in."""
-
-    __slots__ = ("chunks", "count")
-
-    def __init__(self, chunks: tuple[bytes, ...], count: int) -> None:
-        self.chunks = chunks
-        self.count = count
-
-    def __len__(self) -> int:
-        return self.count
-
-    def __repr__(self) -> str:
-        return f"JsonRows({self.count} rows)"
-
-
-def encode_chunks(doc: dict, *, newline: bool = False) -> list[bytes]:
-    """Compact JSON of a result document (plain types and ``JsonRows``; non-finite floats
-    as null, orjson's rule) as byte strings to write one after the other: the rows' text
-    is not copied into one 70 MB buffer."""
-    found: list[JsonRows] = []
-    marker = secrets.token_hex(16)  # what no value of the document holds
-
-    def default(value: object) -> object:
-        if isinstance(value, JsonRows):
-            found.append(value)  # orjson calls this in output order
-            return marker
-        raise TypeError(f"not JSON serializable: {type(value).__name__}")
-
-    option = orjson.OPT_APPEND_NEWLINE if newline else 0
-    parts = orjson.dumps(doc, default=default, option=option).split(f'"{marker}"'.encode())
-    if len(parts) != len(found) + 1:
-        raise ValueError("a JsonRows marker was not found once in the encoded document")
-    chunks = [parts[0]]
-    for rows, after in zip(found, parts[1:], strict=True):
-        chunks += rows.chunks
-        chunks.append(after)
-    return chunks
-
-
-def encode_document(doc: dict, *, newline: bool = False) -> bytes:
-    """``encode_chunks`` as one bytes."""
-    return b"".join(encode_chunks(doc, newline=newline))
+__all__ = ["Dates", "JsonRows", "Labels", "Times", "encode_chunks", "encode_document",
+           "iso_chars", "json_rows", "json_string", "lines"]
 
 
 class Times(NamedTuple):
