@@ -70,9 +70,12 @@ class UnitStore(Protocol):
 class EnginePort(StatsPort, Protocol):
     def run(self, request: BacktestRequest, reader: CandleSource, *, run_id: str,
             progress: ProgressFn, should_cancel: CancelFn, environment: str,
-            units: UnitStore | None = None) -> Document:
+            units: UnitStore | None = None, rows_as_json: bool = False) -> Document:
         """The whole run: the SPEC §7 document. With ``units``: one symbol at a time, each
-        finished symbol's document put there, the symbols found there not run again."""
+        finished symbol's document put there, the symbols found there not run again.
+        ``rows_as_json``: the caller only reads the document's head and encodes it with
+        ``backtest_contract.encoding``, so its long lists may come already written as
+        JSON (``JsonRows``, docs/positions.md "Speed")."""
         ...
 
     def run_shard(self, request: BacktestRequest, shard: ShardSpec, reader: CandleSource, *,

@@ -9,6 +9,8 @@ from typing import Any
 import orjson
 from botocore.exceptions import ClientError
 
+from backtest_contract.encoding import encode_document
+
 PRESIGN_EXPIRY_S = 900
 
 
@@ -80,9 +82,10 @@ class ResultStore:
         return f"{self._prefix}{task_id}/{attempt}.json"
 
     def put(self, task_id: str, attempt: int, document: dict[str, Any]) -> tuple[str, int]:
-        """Store the document (compact JSON, orjson); returns (key, size in bytes)."""
+        """Store the document (compact JSON: ``backtest_contract.encoding``, orjson);
+        returns (key, size in bytes)."""
         key = self.key_for(task_id, attempt)
-        body = orjson.dumps(document)
+        body = encode_document(document)
         self._s3.put_object(Bucket=self._bucket, Key=key, ContentType="application/json",
                             Body=body)
         return key, len(body)
@@ -94,7 +97,7 @@ class ResultStore:
     def put_shard(self, task_id: str, attempt: int, shard: int, document: dict[str, Any]) -> str:
         key = self.shard_key(task_id, attempt, shard)
         self._s3.put_object(Bucket=self._bucket, Key=key, ContentType="application/json",
-                            Body=orjson.dumps(document))
+                            Body=encode_document(document))
         return key
 
     def get_shard(self, task_id: str, attempt: int, shard: int) -> dict[str, Any] | None:
@@ -108,7 +111,7 @@ class ResultStore:
     def put_unit(self, task_id: str, symbol: str, document: dict[str, Any]) -> str:
         key = self.unit_key(task_id, symbol)
         self._s3.put_object(Bucket=self._bucket, Key=key, ContentType="application/json",
-                            Body=orjson.dumps(document))
+                            Body=encode_document(document))
         return key
 
     def get_unit(self, task_id: str, symbol: str) -> dict[str, Any] | None:

@@ -43,9 +43,12 @@ class Engine:
 
     def run(self, request: BacktestRequest, reader: CandleSource, *, run_id: str,
             progress: ProgressFn, should_cancel: CancelFn, environment: str,
-            units: UnitStore | None = None) -> Document:
+            units: UnitStore | None = None, rows_as_json: bool = False) -> Document:
         """The whole run; with ``units``, one symbol at a time, each finished symbol kept
-        there and the ones found there not run again (``runner.run_by_symbol``)."""
+        there and the ones found there not run again (``runner.run_by_symbol``).
+        ``rows_as_json`` (a caller that only encodes the document): a run in one go writes
+        its long lists as JSON from their columns (``jsontext``); a run by symbol keeps
+        dicts (its symbols' documents are stored and merged)."""
         with _mapped_errors():
             if units is not None:
                 return run_by_symbol(
@@ -55,7 +58,7 @@ class Engine:
             return run_backtest(
                 _spec(request), reader, run_id=run_id, progress=_reporter(progress),
                 should_cancel=should_cancel, environment=environment,
-                execution_host=socket.gethostname(),
+                execution_host=socket.gethostname(), rows_as_json=rows_as_json,
             )
 
     def run_shard(self, request: BacktestRequest, shard: ShardSpec, reader: CandleSource, *,

@@ -54,10 +54,14 @@ def run_backtest(
     execution_host: str | None = None,
     allow_no_data: bool = False,
     summary: bool = False,
+    rows_as_json: bool = False,
 ) -> dict:
     """Run ``spec`` on the candles of ``reader`` and return the result document (with
     ``summary``: its summary view, docs/api.md "Result views", built without the lists
-    that view drops — what ``backtest run`` prints as a table).
+    that view drops — what ``backtest run`` prints as a table). ``rows_as_json``: the
+    long lists (signals, performance curves, trade logs) as ``jsontext.JsonRows``, the
+    same JSON without their dicts, for a caller that only encodes the document with
+    ``jsontext.encode_document`` (``backtest run --json``).
 
     Progress: ``progress(Progress)`` at every checkpoint: ``loading_data`` 0→0.1,
     ``running_strategy`` 0.1→0.8 (by candles), ``calculating_metrics`` →0.9, with the
@@ -68,11 +72,11 @@ def run_backtest(
     """
     started = time.perf_counter()
     plan, results, bars, failed = _execute(spec, reader, progress, should_cancel,
-                                           allow_no_data, summary)
+                                           allow_no_data, summary, rows_as_json)
     return _document(spec, plan, results, bars, failed, run_id=run_id,
                      execution_time_s=time.perf_counter() - started,
                      environment=environment, execution_host=execution_host,
-                     summary=summary)
+                     summary=summary, rows_as_json=rows_as_json)
 
 
 class Units(Protocol):
@@ -181,7 +185,8 @@ def assemble_fanout(spec: RunSpec, shards: list[dict | None], *, run_id: str,
 
 
 def _execute(spec: RunSpec, reader: CandleReader, progress: ProgressFn | None,
-             should_cancel: CancelFn | None, allow_no_data: bool, summary: bool = False):
+             should_cancel: CancelFn | None, allow_no_data: bool, summary: bool = False,
+             rows_as_json: bool = False):
     """Candles → masks → each symbol's own portfolio: (plan, symbol blocks, simulator
     inputs, failed symbols)."""
     plan, strategy = prepare(spec)
@@ -199,7 +204,8 @@ def _execute(spec: RunSpec, reader: CandleReader, progress: ProgressFn | None,
         sim_input = symbol_bars(data, m, plan, cache)
         own = simulate_symbol(sim_input, plan.position, fee, slippage)
         results.append(symbol_result(data, m, plan, own, timeframe_s, spec.fee_bps,
-                                     spec.slippage_bps, summary=summary))
+                                     spec.slippage_bps, summary=summary,
+                                     rows_as_json=rows_as_json))
         bars.append(sim_input)
     tracker.force(0.9, "calculating_metrics")
     return plan, results, bars, failed
@@ -207,7 +213,8 @@ def _execute(spec: RunSpec, reader: CandleReader, progress: ProgressFn | None,
 
 def _document(spec: RunSpec, plan: RunPlan, results: list[dict], bars: list[SymbolBars],
               failed: list[dict], *, run_id: str | None, execution_time_s: float,
-              environment: str, execution_host: str | None, summary: bool = False) -> dict:
+              environment: str, execution_host: str | None, summary: bool = False,
+              rows_as_json: bool = False) -> dict:
     """The document, with the shared portfolio simulated over ``bars`` (every symbol)."""
     timeframe = normalize_timeframe(spec.timeframe)
     portfolio = None
@@ -215,7 +222,8 @@ def _document(spec: RunSpec, plan: RunPlan, results: list[dict], bars: list[Symb
         shared = simulate_portfolio(bars, plan.position, spec.fee_bps / 1e4,
                                     spec.slippage_bps / 1e4)
         portfolio = root_portfolio(shared, results, timeframe_seconds(timeframe),
-                                   spec.fee_bps, spec.slippage_bps, summary=summary)
+                                   spec.fee_bps, spec.slippage_bps, summary=summary,
+                                   rows_as_json=rows_as_json)
     days = [s["data"] for s in results if s.get("data")]
     return document(
         run_id=run_id or uuid.uuid4().hex, plan=plan, requested_params=spec.params or {},

@@ -33,7 +33,7 @@ class FakeEngine:
         self.started = threading.Event()
 
     def run(self, request: Any, reader: Any, *, run_id: str, progress: Any, should_cancel: Any,
-            environment: str, units: Any = None) -> dict[str, Any]:
+            environment: str, units: Any = None, rows_as_json: bool = False) -> dict[str, Any]:
         self.calls += 1
         self.started.set()
         if self.error is not None:

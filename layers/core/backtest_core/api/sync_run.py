@@ -9,10 +9,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import orjson
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import Router
 
+from backtest_contract.encoding import encode_document
 from backtest_core.api.resolver import owner_of, responses
 from backtest_core.errors import PermanentTaskError, TooLargeForSync, ValidationFailed
 from backtest_core.models import BacktestRequest, estimated_candles
@@ -44,8 +44,8 @@ def run_sync(request: BacktestRequest) -> Response[Any]:
     try:
         document = _ENGINE[0].run(
             request, svc.candles, run_id=str(uuid.uuid4()), progress=None,
-            should_cancel=None, environment=svc.settings.environment,
+            should_cancel=None, environment=svc.settings.environment, rows_as_json=True,
         )
     except PermanentTaskError as exc:
         raise ValidationFailed.single(["body"], str(exc), "data_error") from None
-    return Response(200, "application/json", orjson.dumps(document).decode())
+    return Response(200, "application/json", encode_document(document).decode())

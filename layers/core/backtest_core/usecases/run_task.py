@@ -51,6 +51,7 @@ def run_attempt(record: TaskRecord, engine: Engine, svc: Services) -> Outcome:
                     record.request, svc.candles, run_id=record.task_id,
                     progress=control.report, should_cancel=control.should_cancel,
                     environment=svc.settings.environment, units=units,
+                    rows_as_json=True,  # only summarised and stored (results.put)
                 )
             control.report(0.9, "saving_results")
             if control.should_cancel():

@@ -12,18 +12,22 @@ from ..sim import SimResult, portfolio_block
 from ..version import ENGINE_VERSION, RESULT_VERSION
 from .encode import json_safe
 
-# Long lists built from floats(): already JSON-safe, and walking them would cost seconds.
+# Long lists built from floats() or as jsontext.JsonRows: already JSON-safe, and walking
+# them would cost seconds.
 _BULK = frozenset({"signals", "performance_curve"})
 _BULK_PORTFOLIO = frozenset({"equity_curve", "trade_log"})
 
 
 def root_portfolio(shared: SimResult, symbols: list[dict], timeframe_s: int, fee_bps: float,
-                   slippage_bps: float, *, summary: bool = False) -> dict:
+                   slippage_bps: float, *, summary: bool = False,
+                   rows_as_json: bool = False) -> dict:
     """The shared portfolio's block; its buy and hold is the mean of the symbols' own.
-    ``summary``: its trade log cut as the summary view cuts it (``symbol_result``)."""
+    ``summary``: its trade log cut as the summary view cuts it (``symbol_result``);
+    ``rows_as_json``: the trade log as ``jsontext.JsonRows``."""
     holds = [s["portfolio"]["buy_and_hold_return_pct"] for s in symbols]
     return portfolio_block(shared, timeframe_s, sum(holds) / len(holds), fee_bps,
-                           slippage_bps, max_trades=SUMMARY_MAX_TRADES if summary else None)
+                           slippage_bps, max_trades=SUMMARY_MAX_TRADES if summary else None,
+                           rows_as_json=rows_as_json)
 
 
 def document(*, run_id: str, plan: RunPlan, requested_params: dict, start: date | None, end: date | None,

@@ -7,6 +7,7 @@ import numpy as np
 
 from backtest_contract.results import SUMMARY_MAX_TRADES
 
+from ..jsontext import Dates, Times, iso_chars, json_rows, json_string
 from ..loading import SymbolData
 from ..metrics import compounded_equity, returns_pct, signal_statistics, trade_prices
 from ..plan import RunPlan
@@ -44,7 +45,7 @@ def signal_figures(close: np.ndarray, masks: Masks, plan: RunPlan, own: SimResul
 
 def symbol_result(data: SymbolData, masks: Masks, plan: RunPlan, own: SimResult,
                   timeframe_s: int, fee_bps: float, slippage_bps: float, *,
-                  summary: bool = False) -> dict:
+                  summary: bool = False, rows_as_json: bool = False) -> dict:
     """SymbolResult: ``signals``, the signal statistics, ``performance_curve``, the
     ``portfolio`` block of ``own`` (the symbol's own simulation) and ``data``.
 
@@ -55,6 +56,10 @@ def symbol_result(data: SymbolData, masks: Masks, plan: RunPlan, own: SimResult,
     ``summary``: the block of the summary view (docs/api.md, "Result views") without
     building what it drops: no ``signals`` (their count is ``total_signals``), no
     ``performance_curve``, the trade log cut to its first SUMMARY_MAX_TRADES trades.
+
+    ``rows_as_json``: ``signals``, ``performance_curve`` and the trade log as
+    ``jsontext.JsonRows`` (the same JSON without the dicts, for a caller that only
+    encodes the document: ``backtest run --json``).
     """
     c = data.candles
     index, entry, exit_, r_pct, stats, confidence = signal_figures(
@@ -68,11 +73,19 @@ def symbol_result(data: SymbolData, masks: Masks, plan: RunPlan, own: SimResult,
                                          fee_bps, slippage_bps, max_trades=SUMMARY_MAX_TRADES),
             "data": data_block, "total_signals": int(index.shape[0]),
         }
+    intraday = timeframe_s < DAY_S
+    portfolio = portfolio_block(own, timeframe_s, buy_and_hold_pct(c.close), fee_bps,
+                                slippage_bps, rows_as_json=rows_as_json)
+    if rows_as_json:
+        signals, curve = _json_rows(data.symbol, c.ts_ns[index], entry, exit_, r_pct,
+                                    confidence, intraday)
+        return {"symbol": data.symbol, "is_active": True, "signals": signals, **stats,
+                "performance_curve": curve or None, "portfolio": portfolio,
+                "data": data_block}
     stamps = iso_many(c.ts_ns[index])
     rows = zip(stamps, floats(entry), floats(exit_), floats(r_pct / 100), floats(confidence),
                strict=True)
     equity = floats(compounded_equity(r_pct))
-    intraday = timeframe_s < DAY_S
     curve = [{"date": ts[:10], **({"timestamp": ts} if intraday else {}), "equity": eq}
              for ts, eq in zip(stamps, equity, strict=True)]
     return {
@@ -85,7 +98,24 @@ def symbol_result(data: SymbolData, masks: Masks, plan: RunPlan, own: SimResult,
         ],
         **stats,
         "performance_curve": curve or None,
-        "portfolio": portfolio_block(own, timeframe_s, buy_and_hold_pct(c.close), fee_bps,
-                                     slippage_bps),
+        "portfolio": portfolio,
         "data": data_block,
     }
+
+
+def _json_rows(symbol: str, ts_ns: np.ndarray, entry: np.ndarray, exit_: np.ndarray,
+               r_pct: np.ndarray, confidence: np.ndarray, intraday: bool):
+    """``symbol_result``'s ``signals`` and performance curve as ``JsonRows``: the same
+    keys, order and numbers as its dicts (a non-finite number is null in both)."""
+    chars = iso_chars(ts_ns)
+    n = ts_ns.shape[0]
+    signals = json_rows([
+        ("symbol", json_string(symbol)), ("type", '"buy"'), ("timestamp", Times(chars)),
+        ("entry_price", entry), ("exit_price", exit_), ("return_pct", r_pct / 100),
+        ("confidence", confidence),
+    ], n)
+    curve = json_rows([
+        ("date", Dates(chars)), *([("timestamp", Times(chars))] if intraday else []),
+        ("equity", compounded_equity(r_pct)),
+    ], n)
+    return signals, curve

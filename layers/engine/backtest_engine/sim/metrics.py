@@ -8,6 +8,15 @@ import math
 
 import numpy as np
 
+from backtest_engine.jsontext import (
+    JsonRows,
+    Labels,
+    Times,
+    iso_chars,
+    json_rows,
+    json_string,
+    lines,
+)
 from backtest_engine.portfolio import sharpe_per_bar
 from backtest_engine.sim.inputs import REASONS
 from backtest_engine.sim.result import SimResult
@@ -18,14 +27,15 @@ CURVE_POINTS = 2000
 
 def portfolio_block(result: SimResult, timeframe_s: int, buy_and_hold_return_pct: float,
                     fee_bps: float, slippage_bps: float, *, detail: bool = True,
-                    max_trades: int | None = None) -> dict:
+                    max_trades: int | None = None, rows_as_json: bool = False) -> dict:
     """Metrics from the full equity series (percentages in percent; ``sharpe``/``sortino``
     annualised with 365·86400 / timeframe_s bars per year; ``profit_factor`` None without
     a losing trade), plus ``final_equity``, ``skipped_entries`` and, with ``detail`` (not in
     sweeps' leaderboards), ``equity_curve`` (at most 2,000 points) and ``trade_log`` (one
     dict per trade, in fill order). With ``max_trades`` the log keeps its first
     ``max_trades`` trades and says ``trade_log_truncated: true`` after it when it was cut
-    (the summary view; the metrics still count every trade)."""
+    (the summary view; the metrics still count every trade). ``rows_as_json``: the trade
+    log as ``JsonRows`` (the same JSON, no dicts; ``jsontext``)."""
     equity, start = result.equity, result.initial_capital
     peak = np.maximum(np.maximum.accumulate(equity), start)
     pnl = result.pnl
@@ -48,7 +58,7 @@ def portfolio_block(result: SimResult, timeframe_s: int, buy_and_hold_return_pct
     }
     if detail:
         block["equity_curve"] = equity_curve(result.timeline_ns, equity)
-        block["trade_log"] = trade_log(result, max_trades)
+        block["trade_log"] = trade_log(result, max_trades, rows_as_json=rows_as_json)
         if max_trades is not None and result.trades > max_trades:
             block["trade_log_truncated"] = True
     return block
@@ -68,12 +78,16 @@ def equity_curve(timeline_ns: np.ndarray, equity: np.ndarray) -> dict:
     return {"t": iso_times(timeline_ns[at]), "equity": equity[at].tolist()}
 
 
-def trade_log(result: SimResult, limit: int | None = None) -> list[dict]:
+def trade_log(result: SimResult, limit: int | None = None, *,
+              rows_as_json: bool = False) -> list[dict] | JsonRows:
     """The trades as dicts: symbol, entry/exit time (ISO Z) and fill price, exit_reason,
     bars_held, quantity, entry_notional, fees, pnl (block currency), return_pct (net %);
-    the first ``limit`` trades only when given."""
+    the first ``limit`` trades only when given. ``rows_as_json``: the same rows as
+    ``JsonRows`` (a non-finite ``return_pct`` is null in both)."""
     if limit is not None and result.trades > limit:
         result = _first_trades(result, limit)
+    if rows_as_json:
+        return _trade_rows(result)
     names = np.array(result.symbols, dtype=object)
     reasons = np.array(REASONS, dtype=object)
     rows = zip(names[result.trade_symbol].tolist(), iso_times(result.entry_ns),
@@ -88,6 +102,26 @@ def trade_log(result: SimResult, limit: int | None = None) -> list[dict]:
             for s, et, ep, xt, xp, why, held, q, notional, fees, pnl, r in rows]
 
 
+def _trade_rows(result: SimResult) -> JsonRows | list:
+    """``trade_log``'s rows as JSON text, column by column."""
+    names = result.symbols
+    return json_rows([  # one symbol: one token shared by every row
+        ("symbol", json_string(names[0]) if len(names) == 1
+         else Labels(names, result.trade_symbol)),
+        ("entry_time", Times(iso_chars(result.entry_ns))),
+        ("entry_price", result.entry_price),
+        ("exit_time", Times(iso_chars(result.exit_ns))),
+        ("exit_price", result.exit_price),
+        ("exit_reason", Labels(REASONS, result.reason)),
+        ("bars_held", result.exit_bar - result.entry_bar),
+        ("quantity", result.quantity),
+        ("entry_notional", result.entry_notional),
+        ("fees", result.fees),
+        ("pnl", result.pnl),
+        ("return_pct", result.return_pct),
+    ], result.trades)
+
+
 def _first_trades(result: SimResult, limit: int) -> SimResult:
     cut = {name: getattr(result, name)[:limit] for name in (
         "trade_symbol", "entry_bar", "exit_bar", "entry_ns", "exit_ns", "entry_price",
@@ -95,34 +129,10 @@ def _first_trades(result: SimResult, limit: int) -> SimResult:
     return dataclasses.replace(result, **cut)
 
 
-_ISO_TEMPLATE = np.frombuffer(b"0000-00-00T00:00:00Z\n", dtype=np.uint8)
-
-
 def iso_times(ts_ns: np.ndarray) -> list[str]:
-    """``YYYY-MM-DDTHH:MM:SSZ`` of int64 UTC nanoseconds (whose range, 1677 … 2262, has
-    four-digit years), as ``numpy.datetime_as_string(…, timezone="UTC")`` writes them. The
-    digits go into one byte buffer that is split: twice as fast on a document's ~10⁵."""
-    seconds = np.asarray(ts_ns, dtype=np.int64) // 10**9  # floor: before 1970 too
-    if not seconds.shape[0]:
-        return []
-    days, sec = np.divmod(seconds, 86_400)
-    # the civil date of a day number (H. Hinnant, "chrono-compatible date algorithms")
-    z = days + 719_468
-    era = z // 146_097
-    doe = z - era * 146_097
-    yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    day = doy - (153 * mp + 2) // 5 + 1
-    month = np.where(mp < 10, mp + 3, mp - 9)
-    year = yoe + era * 400 + (month <= 2)
-    out = np.empty((seconds.shape[0], _ISO_TEMPLATE.shape[0]), dtype=np.uint8)
-    out[:] = _ISO_TEMPLATE
-    for col, value, width in ((0, year, 4), (5, month, 2), (8, day, 2), (11, sec // 3600, 2),
-                              (14, sec // 60 % 60, 2), (17, sec % 60, 2)):
-        for place in range(width):
-            out[:, col + width - 1 - place] += (value // 10**place % 10).astype(np.uint8)
-    return out.tobytes().decode("ascii").split("\n")[:-1]
+    """``YYYY-MM-DDTHH:MM:SSZ`` of int64 UTC nanoseconds (``jsontext.iso_chars``: one
+    byte buffer for all of them, split once)."""
+    return lines(iso_chars(ts_ns))
 
 
 def _ratios(equity: np.ndarray, bars_per_year: float) -> tuple[float, float]:
