@@ -28,6 +28,7 @@ Choices the definition leaves to us (the same in both):
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,10 +77,11 @@ def pbo_from_blocks(rows: int, sums: np.ndarray, sums_sq: np.ndarray) -> PboResu
 
     Each in-sample half is the out-of-sample half of another choice (the complement of the
     k-th choice in ``itertools.combinations`` order is the (C − 1 − k)-th), so every half
-    is summed and scored once and serves both roles. A half's sums are gathered from
-    tables of the sums over every subset of ``_GROUP`` consecutive blocks (one lookup per
-    group instead of S/2 additions), ``_CHUNK_ELEMENTS`` metrics at a time in reused
-    buffers (docs/sweeps.md, "How it is computed").
+    is summed and scored once and serves both roles; only the first C/2 choices are
+    enumerated, in chunks (a complement's masks are the full masks minus the choice's). A
+    half's sums are gathered from tables of the sums over every subset of ``_GROUP``
+    consecutive blocks (one lookup per group instead of S/2 additions), ``_CHUNK_ELEMENTS``
+    metrics at a time in reused buffers (docs/sweeps.md, "How it is computed").
     """
     s = np.asarray(sums, dtype=float)
     q = np.asarray(sums_sq, dtype=float)
@@ -93,15 +95,17 @@ def pbo_from_blocks(rows: int, sums: np.ndarray, sums_sq: np.ndarray) -> PboResu
     s_t, q_t = np.ascontiguousarray(s.T), np.ascontiguousarray(q.T)  # (S, N)
     s_tables = [_subset_sums(s_t[lo:hi]) for lo, hi in groups]
     q_tables = [_subset_sums(q_t[lo:hi]) for lo, hi in groups]
-    masks = _half_masks(blocks, groups)  # (C, groups): each choice's blocks, bits per group
-    choices = masks.shape[0]
+    choices = math.comb(blocks, blocks // 2)
+    full = np.array([(1 << (hi - lo)) - 1 for lo, hi in groups], dtype=np.intp)
     step = max(1, _CHUNK_ELEMENTS // (2 * combinations))
     work = _Buffers(2 * step, combinations)
     logits = np.empty(choices)
+    ordered = itertools.combinations(range(blocks), blocks // 2)
     for first in range(0, choices // 2, step):
         ahead = np.arange(first, min(first + step, choices // 2))
         behind = choices - 1 - ahead  # their complements
-        metric = work.metric(s_tables, q_tables, masks[np.concatenate((ahead, behind))], n)
+        masks = _half_masks(list(itertools.islice(ordered, ahead.size)), groups)
+        metric = work.metric(s_tables, q_tables, np.concatenate((masks, full - masks)), n)
         logits[ahead] = _logits(metric[:ahead.size], metric[ahead.size:])
         logits[behind] = _logits(metric[ahead.size:], metric[:ahead.size])
     return _result(logits)
@@ -121,14 +125,15 @@ def _subset_sums(rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def _half_masks(blocks: int, groups: list[tuple[int, int]]) -> np.ndarray:
-    """Per choice of S/2 in-sample blocks (``itertools.combinations`` order), the bit mask
-    of its blocks within each of ``groups``; (C, len(groups))."""
-    combos = np.array(list(itertools.combinations(range(blocks), blocks // 2)), dtype=np.intp)
-    masks = np.zeros((combos.shape[0], len(groups)), dtype=np.intp)
+def _half_masks(halves: list[tuple[int, ...]], groups: list[tuple[int, int]]) -> np.ndarray:
+    """The bit mask of each half's blocks within each of ``groups``:
+    (len(halves), len(groups)); the complement's masks are the groups' full masks minus
+    these."""
+    chosen = np.array(halves, dtype=np.intp)
+    masks = np.zeros((chosen.shape[0], len(groups)), dtype=np.intp)
     for g, (lo, hi) in enumerate(groups):
-        inside = (combos >= lo) & (combos < hi)
-        bits = np.left_shift(1, np.clip(combos - lo, 0, hi - lo - 1))
+        inside = (chosen >= lo) & (chosen < hi)
+        bits = np.left_shift(1, np.clip(chosen - lo, 0, hi - lo - 1))
         masks[:, g] = np.where(inside, bits, 0).sum(axis=1)
     return masks
 
