@@ -9,7 +9,7 @@ WORKERS ?= 2
 
 .PHONY: help install run test lint check-deps cfn-lint unit integration e2e bench bench-api bench-sweep \
         sizes build build-check deploy sam-validate fuzz localstack-test clean browser \
-        console-deploy bench-startup bench-pbo bench-sim bench-rules bench-candles
+        console-deploy bench-startup bench-pbo bench-sim bench-rules bench-candles bench-warm
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -74,6 +74,9 @@ bench-pbo: $(STAMP) ## cost of the probability of backtest overfitting (1,000 co
 
 bench-rules: $(STAMP) ## rule documents: masks on 1M bars, the 9,801-combination SMA-cross sweep
 	$(BIN)/python bench/bench_rules.py
+
+bench-warm: $(STAMP) ## what a warm worker's candle and indicator caches save (moto S3 in-process)
+	$(BIN)/python bench/bench_warm.py
 
 bench-candles: $(STAMP) ## GET /api/candles: cold and warm latency, points and bytes (local stack)
 	$(BIN)/python bench/bench_candles.py

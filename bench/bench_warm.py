@@ -1,5 +1,5 @@
 """What a warm worker's caches save (backtest_engine/warm.py; docs/engine.md "Warm
-caches"). Printed, not asserted. Run: ``python bench/bench_warm.py``.
+caches"). Printed, not asserted. Run: ``make bench-warm`` (``python bench/bench_warm.py``).
 
 The BTC_KRW demo candles of 2025 (8,760 hourly bars) in S3 (moto in-process, the worker's
 ``S3CandleReader``: a listing and a GetObject per load), then one shard of the
