@@ -9,7 +9,8 @@ WORKERS ?= 2
 
 .PHONY: help install run test lint check-deps cfn-lint unit integration e2e bench bench-api bench-sweep \
         sizes build build-check deploy sam-validate fuzz localstack-test clean browser \
-        console-deploy bench-startup bench-pbo bench-sim bench-rules bench-candles bench-retry
+        console-deploy bench-startup bench-pbo bench-sim bench-rules bench-candles bench-retry \
+        bench-warm
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -77,6 +78,9 @@ bench-rules: $(STAMP) ## rule documents: masks on 1M bars, the 9,801-combination
 
 bench-retry: $(STAMP) ## a killed worker's single-symbol retry with the template's lease and reaper (kill → claimed → completed)
 	$(BIN)/python bench/bench_retry.py
+
+bench-warm: $(STAMP) ## what a warm worker's candle and indicator caches save (moto S3 in-process)
+	$(BIN)/python bench/bench_warm.py
 
 bench-candles: $(STAMP) ## GET /api/candles: cold and warm latency, points and bytes (local stack)
 	$(BIN)/python bench/bench_candles.py

@@ -78,8 +78,10 @@ def _reset_caches() -> None:
     from backtest_core import aws as aws_clients
     from backtest_core import services, settings
     from backtest_core.api import idempotency
+    from backtest_engine import warm
 
     aws_clients.client.cache_clear()
+    warm.clear()  # a fresh stack's workers are cold
     settings.settings.cache_clear()
     services.services.cache_clear()
     idempotency._once.cache_clear()

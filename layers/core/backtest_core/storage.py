@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -135,10 +136,14 @@ class ResultStore:
 
 
 class S3CandleReader:
-    """The engine's reader interface (``get``, ``list``, ``describe``) over ``s3://bucket/prefix``.
+    """The engine's reader interface (``get``, ``list``, ``describe``, ``version``) over
+    ``s3://bucket/prefix``.
 
     ``describe(key)`` returns the object's ``source`` metadata (e.g. ``synthetic ...``) or its
-    S3 URI, which the engine reports as the data block's ``source``.
+    S3 URI, which the engine reports as the data block's ``source``. ``version(key)`` names
+    the object as last listed or read: URI, ETag, size and LastModified (any rewrite
+    changes it), or None before either; a warm worker keeps parsed candles under it
+    (docs/engine.md, "Warm caches").
     """
 
     def __init__(self, s3: Any, bucket: str, prefix: str):
@@ -146,20 +151,41 @@ class S3CandleReader:
         self._bucket = bucket
         self._prefix = prefix
         self._sources: dict[str, str] = {}
+        self._versions: dict[str, str] = {}
 
     def get(self, key: str) -> bytes | None:
         obj = get_object_or_none(self._s3, self._bucket, self._prefix + key)
         if obj is None:
+            self._versions.pop(key, None)
             return None
         self._sources[key] = obj.get("Metadata", {}).get("source") or self._uri(key)
-        return obj["Body"].read()
+        body = obj["Body"].read()
+        self._remember(key, obj.get("ETag"), len(body), obj.get("LastModified"))
+        return body
 
     def list(self, prefix: str) -> list[str]:
         keys: list[str] = []
         paginator = self._s3.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self._bucket, Prefix=self._prefix + prefix):
-            keys.extend(obj["Key"][len(self._prefix):] for obj in page.get("Contents", []))
+            for obj in page.get("Contents", []):
+                key = obj["Key"][len(self._prefix):]
+                keys.append(key)
+                self._remember(key, obj.get("ETag"), obj.get("Size"), obj.get("LastModified"))
         return keys
+
+    def version(self, key: str) -> str | None:
+        """``s3://bucket/prefix/key#ETag:size:mtime`` (mtime: LastModified in whole epoch
+        seconds, so a rewrite of the same bytes with other metadata is another version) as
+        last listed or read, else None."""
+        return self._versions.get(key)
+
+    def _remember(self, key: str, etag: str | None, size: int | None,
+                  modified: datetime | None) -> None:
+        if etag and size is not None and modified is not None:
+            tag = etag.strip('"')
+            self._versions[key] = f"{self._uri(key)}#{tag}:{size}:{int(modified.timestamp())}"
+        else:
+            self._versions.pop(key, None)
 
     def describe(self, key: str) -> str:
         return self._sources.get(key, self._uri(key))

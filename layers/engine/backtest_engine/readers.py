@@ -10,7 +10,9 @@ from typing import Protocol, runtime_checkable
 class CandleReader(Protocol):
     """Key/value access to a data root. Keys are ``/``-separated and relative to the root,
     e.g. ``BTC_KRW/1D/2024.parquet``. Optionally ``describe(key) -> str`` names the data's
-    source (shown as ``data.source`` in results)."""
+    source (shown as ``data.source`` in results), and ``version(key) -> str | None`` names
+    the object's current content (it must change whenever the bytes do; S3: URI, ETag and
+    size): files with a version are parsed once per warm process (``warm``)."""
 
     def get(self, key: str) -> bytes | None:
         """The object's bytes, or None when there is no such key."""

@@ -315,7 +315,7 @@ def _run_strategies(strategy: Strategy, plan: RunPlan, loaded: list[SymbolData],
     out = []
     for data in loaded:
         before = state["done"]
-        cache = IndicatorCache(data.candles)
+        cache = IndicatorCache(data.candles, data.identity)
         out.append((strategy.masks(data.candles, plan.params, _tick, cache), cache))
         state["done"] = before + len(data.candles)
         tracker.symbol_done()

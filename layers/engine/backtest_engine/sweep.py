@@ -112,7 +112,7 @@ def evaluate_combinations(data: SymbolData, strategy: Strategy, plans: list[RunP
         tracker.update(0.8 * min(state["bars"] / total, 1.0), "running_strategy")
 
     c = data.candles
-    cache = IndicatorCache(c)
+    cache = IndicatorCache(c, data.identity)  # warm: shared with earlier shards
     atr: dict[int, np.ndarray] = {}
     bh = buy_and_hold_pct(c.close)
     fee, slippage = fee_bps / 1e4, slippage_bps / 1e4

@@ -3,6 +3,7 @@ implementation against the definition, ties, the dropped rows and when PBO is nu
 
 import doctest
 import importlib
+import itertools
 import json
 
 import numpy as np
@@ -18,6 +19,7 @@ from backtest_engine.stats import (
     pbo_direct,
     pbo_from_blocks,
 )
+from backtest_engine.stats import pbo as pbo_module
 
 # One row per bar, one column per combination (docs/sweeps.md, S = 4, N = 3, T = 8).
 WORKED = np.array([(.02, 0, -.01), (.01, .01, 0), (-.01, .01, .02), (-.02, 0, .01),
@@ -161,3 +163,38 @@ def test_given_shard_entries_as_json_when_aggregated_through_the_port_then_the_d
     direct = pbo_direct(returns, 6)
     assert outcome.pbo == direct.pbo and outcome.pbo_reason is None
     assert outcome.logits == pytest.approx(list(direct.logits), abs=1e-12)
+
+
+def _blockwise_reference(rows: int, sums: np.ndarray, sums_sq: np.ndarray) -> list[float]:
+    """λ per choice with each half's sums added block by block (the straightforward way)."""
+    from backtest_engine.stats.pbo import _logits, _metric
+
+    blocks = sums.shape[1]
+    n = rows // blocks * (blocks // 2)
+    logits = []
+    for chosen in itertools.combinations(range(blocks), blocks // 2):
+        rest = [b for b in range(blocks) if b not in chosen]
+        is_m = _metric(sums[:, list(chosen)].sum(axis=1), sums_sq[:, list(chosen)].sum(axis=1), n)
+        oos_m = _metric(sums[:, rest].sum(axis=1), sums_sq[:, rest].sum(axis=1), n)
+        logits.extend(_logits(is_m[None], oos_m[None]).tolist())
+    return logits
+
+
+@pytest.mark.parametrize("blocks", [4, 10, 16, 18])
+@pytest.mark.parametrize("chunk", [1, 40, 1 << 16])
+def test_given_halves_paired_with_complements_in_chunks_then_blockwise_sums_exactly(
+        blocks, chunk, monkeypatch):
+    # pbo_from_blocks scores each half once (as in-sample, and as its complement's
+    # out-of-sample), from subset tables of 8 blocks, in chunks: every λ the same float
+    monkeypatch.setattr(pbo_module, "_CHUNK_ELEMENTS", chunk)
+    rng = np.random.default_rng(blocks * 31 + chunk)
+    rows = blocks * 6 + 5
+    returns = rng.normal(0.0005, 0.01, (rows, 9))
+    returns[rng.random(returns.shape) < 0.5] = 0.0
+    returns[:, 1] = returns[:, 0]  # a tie
+    returns[:, 2] = 0.0  # a flat combination
+    sums, sums_sq = block_statistics(returns, blocks)
+    result = pbo_from_blocks(rows, sums.T, sums_sq.T)
+    expected = _blockwise_reference(rows, sums.T, sums_sq.T)
+    assert list(result.logits) == expected
+    assert result.pbo == sum(1 for x in expected if x <= 0) / len(expected)

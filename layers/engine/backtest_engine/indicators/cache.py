@@ -1,5 +1,7 @@
 """One symbol's indicator values, each computed once and shared by every rule node and
-every sweep combination that asks for the same (indicator, resolved args, source)."""
+every sweep combination that asks for the same (indicator, resolved args, source) — and,
+when the candles have an identity (``SymbolData.identity``), by every later invocation of
+a warm process on the same candles (``warm.INDICATORS``, docs/engine.md "Warm caches")."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .. import warm
 from ..candles import Candles
 from .functions import Outputs, compute
 
@@ -15,11 +18,14 @@ class IndicatorCache:
     """Indicator outputs of one symbol's ``candles``, keyed by name, resolved arguments and
     the canonical text of the resolved source operand. Cached arrays are read-only.
 
-    ``computed`` counts computations, ``hits`` the requests answered from the cache.
+    ``computed`` counts computations, ``hits`` the requests answered from the cache
+    (this one or, with ``identity``, the process's ``warm.INDICATORS``: ``identity`` must
+    name exactly these candles).
     """
 
-    def __init__(self, candles: Candles):
+    def __init__(self, candles: Candles, identity: tuple | None = None):
         self.candles = candles
+        self.identity = identity
         self.computed = 0
         self.hits = 0
         self._outputs: dict[tuple, Outputs] = {}
@@ -30,6 +36,11 @@ class IndicatorCache:
         """Outputs of ``name``; ``source()`` is called only when they are not cached yet."""
         key = (name, tuple(sorted(args.items())), source_key)
         found = self._outputs.get(key)
+        shared = None if self.identity is None else (self.identity, key)
+        if found is None and shared is not None:
+            found = warm.INDICATORS.get(shared)
+            if found is not None:
+                self._outputs[key] = found
         if found is not None:
             self.hits += 1
             return found
@@ -38,6 +49,8 @@ class IndicatorCache:
             values.flags.writeable = False
         self._outputs[key] = outputs
         self.computed += 1
+        if shared is not None:
+            warm.INDICATORS.put(shared, outputs, sum(v.nbytes for v in outputs.values()))
         return outputs
 
     def price(self, field: str) -> np.ndarray:

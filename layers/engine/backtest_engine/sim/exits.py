@@ -35,6 +35,12 @@ _SLOTS = 16
 _CELLS = 1 << 19  # rows × bars of one scan window: bounds the temporaries to a few MB
 _MAX_WIDTH = 4096  # the widest scan window (and the padding past the last bar)
 _FIRST_WIDTH, _GROWTH = 16, 4  # scan windows: 16, 64, 256, … bars
+# The padded series of the bars planned last (held, so ``is`` cannot match other arrays):
+# every combination of a sweep shard plans on the same price arrays.
+_LAST_SERIES: dict = {}
+# The reason of each exit rank (stops: STOP_LOSS or TRAILING_STOP, set per position).
+_REASON_OF_RANK = np.array([SIGNAL, TIME, STOP_LOSS, TAKE_PROFIT, STOP_LOSS, TAKE_PROFIT, TIME,
+                            SIGNAL, END_OF_DATA], dtype=np.int8)
 
 
 @dataclass(frozen=True)
@@ -106,14 +112,10 @@ class ExitPlanner:
         b = self.bars
         ref = np.where(rank <= GAP_TAKE, b.open[exit_bar], b.close[exit_bar])
         ref = np.where(rank == BAR_STOP, eff, np.where(rank == BAR_TAKE, take, ref))
-        stop_reason = np.where(trail > stop, TRAILING_STOP, STOP_LOSS)
-        reason = np.select(
-            [rank == OPEN_SIGNAL, rank == OPEN_TIME, (rank == GAP_STOP) | (rank == BAR_STOP),
-             (rank == GAP_TAKE) | (rank == BAR_TAKE), rank == CLOSE_TIME,
-             rank == CLOSE_SIGNAL], [SIGNAL, TIME, stop_reason, TAKE_PROFIT, TIME, SIGNAL],
-            END_OF_DATA)
-        return ExitPlan(valid, fill_bar, price, exit_bar, rank.astype(np.int8), ref,
-                        reason.astype(np.int8))
+        reason = _REASON_OF_RANK[rank]  # a lookup: np.select costs more than the plan here
+        stops = (rank == GAP_STOP) | (rank == BAR_STOP)
+        reason[stops] = np.where(trail[stops] > stop[stops], TRAILING_STOP, STOP_LOSS)
+        return ExitPlan(valid, fill_bar, price, exit_bar, rank.astype(np.int8), ref, reason)
 
     def _bound_key(self, decisions: np.ndarray, fill_bar: np.ndarray) -> np.ndarray:
         """The first exit that needs no level: time, exit signal or end of data."""
@@ -174,12 +176,19 @@ class ExitPlanner:
         window may run past the last bar: the lowest and highest price of each bar (open
         included, for gaps) and the highs for the trail; then the padded highs."""
         if self._windows is None:
-            b, pad = self.bars, _MAX_WIDTH
-            low = np.concatenate([np.fmin(b.open, b.low), np.full(pad, np.inf)])
-            high = np.concatenate([np.fmax(b.open, b.high), np.full(pad, -np.inf)])
-            highs = np.concatenate([b.high, np.full(pad, -np.inf)])
-            self._windows = (*(sliding_window_view(a, _MAX_WIDTH) for a in (low, high, highs)),
-                             highs)
+            b = self.bars
+            last = _LAST_SERIES.get("last")  # one read: (arrays, windows) stay a pair
+            if last is not None and all(x is y for x, y in zip(last[0], (b.open, b.low, b.high),
+                                                               strict=True)):
+                self._windows = last[1]  # the same bars: a sweep's next combination
+            else:
+                pad = _MAX_WIDTH
+                low = np.concatenate([np.fmin(b.open, b.low), np.full(pad, np.inf)])
+                high = np.concatenate([np.fmax(b.open, b.high), np.full(pad, -np.inf)])
+                highs = np.concatenate([b.high, np.full(pad, -np.inf)])
+                self._windows = (*(sliding_window_view(a, _MAX_WIDTH)
+                                   for a in (low, high, highs)), highs)
+                _LAST_SERIES["last"] = ((b.open, b.low, b.high), self._windows)
         return self._windows
 
     def _window(self, start, width, fill_bar, peak, arm, stop, take, bound):

@@ -28,13 +28,16 @@ Choices the definition leaves to us (the same in both):
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 TIE = 1e-12  # metrics closer than this are a tie (per-bar Sharpe ratios are ~1e-3 .. 1)
 ZERO_SPREAD = 1e-12  # variance ≤ this × mean square: no spread (std ≤ 1e-6 × rms)
-_CHUNK = 256  # choices evaluated at once: (chunk, S/2, N) floats stay a few MB
+_CHUNK = 256  # choices of pbo_direct evaluated at once
+_GROUP = 8  # blocks per subset-sum table of pbo_from_blocks: 2^8 rows of N sums
+_CHUNK_ELEMENTS = 1 << 16  # halves × combinations scored at once: 512 KB per buffer
 
 
 @dataclass(frozen=True)
@@ -70,21 +73,105 @@ def block_fields(returns: np.ndarray, blocks: int) -> dict[str, list[float]]:
 
 def pbo_from_blocks(rows: int, sums: np.ndarray, sums_sq: np.ndarray) -> PboResult:
     """PBO from ``block_statistics``: ``rows`` = T (returns per combination, before the drop);
-    ``sums``, ``sums_sq`` of shape (N, S), one row per combination."""
+    ``sums``, ``sums_sq`` of shape (N, S), one row per combination.
+
+    Each in-sample half is the out-of-sample half of another choice (the complement of the
+    k-th choice in ``itertools.combinations`` order is the (C − 1 − k)-th), so every half
+    is summed and scored once and serves both roles; only the first C/2 choices are
+    enumerated, in chunks (a complement's masks are the full masks minus the choice's). A
+    half's sums are gathered from tables of the sums over every subset of ``_GROUP``
+    consecutive blocks (one lookup per group instead of S/2 additions), ``_CHUNK_ELEMENTS``
+    metrics at a time in reused buffers (docs/sweeps.md, "How it is computed").
+    """
     s = np.asarray(sums, dtype=float)
     q = np.asarray(sums_sq, dtype=float)
     blocks = s.shape[1] if s.ndim == 2 else 0
-    reason = _unusable(rows, s.shape[0] if s.ndim == 2 else 0, blocks)
+    combinations = s.shape[0] if s.ndim == 2 else 0
+    reason = _unusable(rows, combinations, blocks)
     if reason is not None:
         return PboResult(None, reason)
     n = rows // blocks * (blocks // 2)  # rows of one half
+    groups = [(lo, min(lo + _GROUP, blocks)) for lo in range(0, blocks, _GROUP)]
     s_t, q_t = np.ascontiguousarray(s.T), np.ascontiguousarray(q.T)  # (S, N)
-    logits = []
-    for is_idx, oos_idx in _choices(blocks):
-        is_metric = _metric(s_t[is_idx].sum(axis=1), q_t[is_idx].sum(axis=1), n)
-        oos_metric = _metric(s_t[oos_idx].sum(axis=1), q_t[oos_idx].sum(axis=1), n)
-        logits.append(_logits(is_metric, oos_metric))
-    return _result(np.concatenate(logits))
+    s_tables = [_subset_sums(s_t[lo:hi]) for lo, hi in groups]
+    q_tables = [_subset_sums(q_t[lo:hi]) for lo, hi in groups]
+    choices = math.comb(blocks, blocks // 2)
+    full = np.array([(1 << (hi - lo)) - 1 for lo, hi in groups], dtype=np.intp)
+    step = max(1, _CHUNK_ELEMENTS // (2 * combinations))
+    work = _Buffers(2 * step, combinations)
+    logits = np.empty(choices)
+    ordered = itertools.combinations(range(blocks), blocks // 2)
+    for first in range(0, choices // 2, step):
+        ahead = np.arange(first, min(first + step, choices // 2))
+        behind = choices - 1 - ahead  # their complements
+        masks = _half_masks(list(itertools.islice(ordered, ahead.size)), groups)
+        metric = work.metric(s_tables, q_tables, np.concatenate((masks, full - masks)), n)
+        logits[ahead] = _logits(metric[:ahead.size], metric[ahead.size:])
+        logits[behind] = _logits(metric[ahead.size:], metric[:ahead.size])
+    return _result(logits)
+
+
+def _subset_sums(rows: np.ndarray) -> np.ndarray:
+    """(2^g, N) sums of the g rows of ``rows`` over every subset (bit j = row j), each
+    added in increasing row order, as numpy sums the block axis."""
+    out = np.zeros((1 << rows.shape[0], rows.shape[1]))
+    for mask in range(1, out.shape[0]):
+        top = mask.bit_length() - 1
+        rest = mask ^ (1 << top)
+        if rest:
+            np.add(out[rest], rows[top], out=out[mask])
+        else:
+            out[mask] = rows[top]
+    return out
+
+
+def _half_masks(halves: list[tuple[int, ...]], groups: list[tuple[int, int]]) -> np.ndarray:
+    """The bit mask of each half's blocks within each of ``groups``:
+    (len(halves), len(groups)); the complement's masks are the groups' full masks minus
+    these."""
+    chosen = np.array(halves, dtype=np.intp)
+    masks = np.zeros((chosen.shape[0], len(groups)), dtype=np.intp)
+    for g, (lo, hi) in enumerate(groups):
+        inside = (chosen >= lo) & (chosen < hi)
+        bits = np.left_shift(1, np.clip(chosen - lo, 0, hi - lo - 1))
+        masks[:, g] = np.where(inside, bits, 0).sum(axis=1)
+    return masks
+
+
+class _Buffers:
+    """The (rows, N) work arrays of ``pbo_from_blocks``, reused chunk after chunk (fresh
+    arrays of that size cost page faults; reused ones stay in cache)."""
+
+    def __init__(self, rows: int, columns: int):
+        self._s, self._q, self._mean, self._t, self._u = (
+            np.empty((rows, columns)) for _ in range(5))
+        self._flat = np.empty((rows, columns), dtype=bool)
+
+    def metric(self, s_tables: list[np.ndarray], q_tables: list[np.ndarray],
+               masks: np.ndarray, n: int) -> np.ndarray:
+        """``_metric`` of the halves of ``masks`` (one per row), gathered from the subset
+        tables: a view into the buffers, valid until the next call."""
+        rows = masks.shape[0]
+        s, q, mean, t, u = (a[:rows] for a in (self._s, self._q, self._mean, self._t, self._u))
+        flat = self._flat[:rows]
+        np.take(s_tables[0], masks[:, 0], axis=0, out=s)
+        np.take(q_tables[0], masks[:, 0], axis=0, out=q)
+        for g in range(1, len(s_tables)):
+            s += np.take(s_tables[g], masks[:, g], axis=0, out=t)
+            q += np.take(q_tables[g], masks[:, g], axis=0, out=t)
+        # _metric, operation for operation (so the same roundings), in place
+        np.divide(s, n, out=mean)
+        np.multiply(s, mean, out=t)
+        np.subtract(q, t, out=t)
+        np.divide(t, n - 1, out=t)  # var
+        np.divide(q, n, out=u)
+        np.multiply(u, ZERO_SPREAD, out=u)
+        np.less_equal(t, u, out=flat)
+        np.copyto(t, 1.0, where=flat)
+        np.sqrt(t, out=t)
+        np.divide(mean, t, out=mean)
+        np.copyto(mean, 0.0, where=flat)
+        return mean
 
 
 def pbo_direct(returns: np.ndarray, blocks: int) -> PboResult:
