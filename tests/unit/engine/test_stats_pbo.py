@@ -2,6 +2,7 @@
 implementation against the definition, ties, the dropped rows and when PBO is null."""
 
 import doctest
+import functools
 import importlib
 import itertools
 import json
@@ -180,6 +181,20 @@ def _blockwise_reference(rows: int, sums: np.ndarray, sums_sq: np.ndarray) -> li
     return logits
 
 
+@functools.cache
+def _halves_case(blocks: int) -> tuple[int, np.ndarray, np.ndarray, tuple[float, ...]]:
+    """Returns with a tie and a flat combination, and their block-by-block logits (the slow
+    reference, computed once per block count whatever the chunk size)."""
+    rng = np.random.default_rng(blocks * 31)
+    rows = blocks * 6 + 5
+    returns = rng.normal(0.0005, 0.01, (rows, 9))
+    returns[rng.random(returns.shape) < 0.5] = 0.0
+    returns[:, 1] = returns[:, 0]  # a tie
+    returns[:, 2] = 0.0  # a flat combination
+    sums, sums_sq = block_statistics(returns, blocks)
+    return rows, sums, sums_sq, tuple(_blockwise_reference(rows, sums.T, sums_sq.T))
+
+
 @pytest.mark.parametrize("blocks", [4, 10, 16, 18])
 @pytest.mark.parametrize("chunk", [1, 40, 1 << 16])
 def test_given_halves_paired_with_complements_in_chunks_then_blockwise_sums_exactly(
@@ -187,14 +202,8 @@ def test_given_halves_paired_with_complements_in_chunks_then_blockwise_sums_exac
     # pbo_from_blocks scores each half once (as in-sample, and as its complement's
     # out-of-sample), from subset tables of 8 blocks, in chunks: every λ the same float
     monkeypatch.setattr(pbo_module, "_CHUNK_ELEMENTS", chunk)
-    rng = np.random.default_rng(blocks * 31 + chunk)
-    rows = blocks * 6 + 5
-    returns = rng.normal(0.0005, 0.01, (rows, 9))
-    returns[rng.random(returns.shape) < 0.5] = 0.0
-    returns[:, 1] = returns[:, 0]  # a tie
-    returns[:, 2] = 0.0  # a flat combination
-    sums, sums_sq = block_statistics(returns, blocks)
+    rows, sums, sums_sq, reference = _halves_case(blocks)
     result = pbo_from_blocks(rows, sums.T, sums_sq.T)
-    expected = _blockwise_reference(rows, sums.T, sums_sq.T)
+    expected = list(reference)
     assert list(result.logits) == expected
     assert result.pbo == sum(1 for x in expected if x <= 0) / len(expected)
