@@ -7,12 +7,12 @@ Without API_URL it starts `python -m infra.local.stack` on free loopback ports a
 at the end. Two phases:
   baseline: one client for a few seconds while the workers run heavy backtests (--busy
       heavy runs are queued first, enough to keep the workers busy for the whole phase;
-      the run says whether some were still queued at its end, and cancels them). The SPEC
-      §5 targets (submit p99 < 100 ms, status p99 < 50 ms) are judged here.
+      the run says whether some were still queued at its end, and cancels them). The
+      budgets (docs/api.md: submit p99 < 100 ms, status p99 < 50 ms) are judged here.
   (a) load: N concurrent aiohttp clients for S seconds; each loop submits a one-symbol daily
       backtest, reads its status three times and cancels it (so the workers are not left
       with a backlog). Latency p50/p95/p99/max per route, errors, and the targets
-      submit p99 < 100 ms, status p99 < 50 ms (SPEC §5).
+      submit p99 < 100 ms, status p99 < 50 ms (docs/api.md).
   (b) burst: B one-symbol daily backtests submitted at once, then polled until all are
       terminal (bounded by --burst-timeout): completed/failed/cancelled/lost, time, tasks/s.
   (c) durability: the same load on a stack without state and on one with the write

@@ -5,7 +5,7 @@ One symbol of ``--bars`` generated one-minute bars (a single symbol is the worst
 retry redoes the whole run). The run once uninterrupted (its duration T), then again with
 the worker sandbox killed once its progress reaches ``--kill-at`` (0.8: late in the run): kill → re-queued (the
 reaper's log line), kill → attempt 2 claimed, kill → completed. With a single symbol the
-worst case of SPEC's 3-minute guarantee is a kill at the very end: detection + T.
+worst case of the 3-minute guarantee (docs/local.md) is a kill at the very end: detection + T.
 """
 
 from __future__ import annotations

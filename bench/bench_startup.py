@@ -1,6 +1,6 @@
 """How long `make run` takes to be usable: wall time from starting the stack process to
 the first 200 of /api/health (imports included), the "ready in" figure it prints, and the
-latency of the first submit and the first status read right after (SPEC §5: 100 ms and
+latency of the first submit and the first status read right after (docs/api.md: 100 ms and
 50 ms), with the API sandboxes warmed at start (the default) and without
 (``LOCAL_WARM_API=0``: each function's first request pays its cold start).
 

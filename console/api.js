@@ -1,4 +1,4 @@
-// HTTP calls to the backtest API and readable errors (SPEC §5: every error is {"detail": ...}).
+// HTTP calls to the backtest API and readable errors (docs/api.md: every error is {"detail": ...}).
 const config = window.BACKTEST_CONFIG || {};
 export const API_BASE = (config.apiUrl || "").replace(/\/$/, "");
 export const TERMINAL = new Set(["completed", "failed", "cancelled"]);

@@ -1,4 +1,4 @@
-// Follow a task: WebSocket messages (SPEC §10), falling back to polling the status route.
+// Follow a task: WebSocket messages (docs/live.md), falling back to polling the status route.
 import { api, TERMINAL, wsUrl } from "./api.js";
 
 const POLL_MS = 1000;

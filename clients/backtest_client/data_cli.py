@@ -1,4 +1,4 @@
-"""``backtest data fetch | import | ls``: market data into the storage layout (SPEC §12).
+"""``backtest data fetch | import | ls``: market data into the storage layout (docs/data.md).
 
     backtest data fetch --exchange upbit --symbols BTC_KRW --timeframe 1h --since 2024-01-01
     backtest data import candles.csv --symbol BTC_KRW --timeframe 1d

@@ -1,4 +1,4 @@
-"""A small synchronous client of the backtest HTTP API (SPEC §5), standard library only.
+"""A small synchronous client of the backtest HTTP API (docs/api.md), standard library only.
 
 Example::
 
@@ -6,7 +6,7 @@ Example::
     task = client.submit({"strategy": "volume_zone_breakout", "symbols": ["BTC_KRW"],
                           "start_date": "2024-01-01", "end_date": "2024-12-31"})
     final = client.wait(task["task_id"], timeout_s=60)   # status document, terminal
-    doc = client.result(task["task_id"])                 # the result (SPEC §7)
+    doc = client.result(task["task_id"])                 # the result (docs/engine.md#result-document)
 
 Errors: `ApiError` for every 4xx/5xx answer (``status`` and a readable ``detail``),
 `ApiUnreachable` when no HTTP answer arrives at all, `WaitTimeout` from `wait`.
@@ -198,7 +198,7 @@ class BacktestClient:
         return self._json("GET", "/api/backtests/history", query=query)
 
     def result(self, run_id: str, view: str | None = None) -> dict[str, Any]:
-        """GET /api/backtests/{run_id} → the result document (SPEC §7); ``view="summary"``
+        """GET /api/backtests/{run_id} → the result document (docs/engine.md#result-document); ``view="summary"``
         without the per-bar and per-signal lists (docs/api.md "Result views")."""
         return self._json("GET", f"/api/backtests/{_quote(run_id)}", query={"view": view})
 

@@ -1,4 +1,4 @@
-"""Follow a task over the WebSocket (SPEC §10), falling back to polling.
+"""Follow a task over the WebSocket (docs/live.md), falling back to polling.
 
 ``ws_url_for(api_url, task_id)``: the local stack serves ``/ws/backtest/{id}`` on the API's
 own port; a deployment's WebSocket API has its own URL (the stack output

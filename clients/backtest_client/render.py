@@ -216,7 +216,7 @@ def strategies_table(doc: Mapping[str, Any]) -> Table:
 
 
 def leaderboard_table(doc: Mapping[str, Any], top: int = 10) -> Table:
-    """The best ``top`` entries of a sweep result (SPEC §9): rank, params, score and the
+    """The best ``top`` entries of a sweep result (docs/sweeps.md): rank, params, score and the
     per-symbol mean of the main metrics."""
     grid_keys = list(doc.get("grid") or {})
     table = Table(title=f"Leaderboard by mean {doc.get('rank_by', '?')} "

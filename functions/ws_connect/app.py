@@ -2,7 +2,7 @@
 
 Answers 200 (stored; the snapshot follows through the Connections stream), 400 without
 ``task_id``, 404 "Task not found: {id}" for an unknown or another owner's task (API Gateway
-then refuses the upgrade; the local server closes with 4404, SPEC §10).
+then refuses the upgrade; the local server closes with 4404, docs/live.md).
 """
 
 from functools import cache

@@ -1,4 +1,4 @@
-"""DynamoDB Streams → WebSocket messages (SPEC §10).
+"""DynamoDB Streams → WebSocket messages (docs/live.md).
 
 Two event sources: the Tasks table (a task changed: push it to the connections watching
 it) and the Connections table (a connection was stored: send its snapshot). Failures are

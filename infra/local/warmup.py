@@ -3,7 +3,7 @@
 A cold sandbox costs the first request ~0.5 s of imports plus ~0.3 s of lazy first-call
 work (the services' boto3 clients, the stored-data listing, Powertools' route and
 validation setup): the first submit after ``make run`` took ~600-1000 ms against its
-100 ms budget (SPEC §5). So the stack starts one sandbox per function with HTTP routes and
+100 ms budget (docs/api.md). So the stack starts one sandbox per function with HTTP routes and
 sends it a warm-up (``sandbox_runtime``: the services are built, then the handler is
 called once with ``warm_up_event``, its answer ignored) before it accepts requests.
 Deployed, Lambda has no such call; provisioned concurrency would pay the import only.

@@ -10,7 +10,7 @@ What API Gateway's WebSocket API does, on the local HTTP server's socket:
   takes it as ``?task_id=`` — and, with ``?token=`` or an ``Authorization: Bearer``
   header, ``requestContext.authorizer.sub`` from the JWT, decoded WITHOUT verification as
   the local HTTP API does). 200 → handshake accepted; 404 → accepted, then closed with
-  4404 and the function's body as reason (SPEC §10; API Gateway cannot choose close codes
+  4404 and the function's body as reason (docs/live.md; API Gateway cannot choose close codes
   and answers the upgrade with HTTP 404 instead); anything else → the upgrade is refused
   with that status;
 - the management API at ``/_ws/@connections/{id}`` (POST = PostToConnection, DELETE =

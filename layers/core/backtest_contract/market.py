@@ -1,4 +1,4 @@
-"""Symbols and timeframes (SPEC §1): canonical forms, accepted aliases, layout names.
+"""Symbols and timeframes (docs/contracts.md): canonical forms, accepted aliases, layout names.
 
 Errors are ``ValueError`` naming the value (quoted, at most 200 characters); the API
 reports them as 422, the engine wraps them in its ``ParamsError``.

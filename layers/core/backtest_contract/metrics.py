@@ -44,7 +44,7 @@ class Trade(BaseModel):
 
 
 class PortfolioMetrics(BaseModel):
-    """A fee-aware portfolio (SPEC §4.2, §15): the root block (all symbols on one cash
+    """A fee-aware portfolio (docs/engine.md#metrics, §15): the root block (all symbols on one cash
     pool) or a symbol's own (that symbol alone, capital 1.0)."""
 
     model_config = _OPEN
@@ -97,7 +97,7 @@ class EquityCurve(BaseModel):
 
 
 class SignalStatistics(BaseModel):
-    """SPEC §4.1, per symbol: every signal an independent trade, no fees (gross)."""
+    """docs/engine.md#metrics, per symbol: every signal an independent trade, no fees (gross)."""
 
     model_config = _OPEN
 

@@ -1,4 +1,4 @@
-"""Quoting user input in error messages, bounded (SPEC §13: a 422 body quotes at most 200
+"""Quoting user input in error messages, bounded (docs/operations.md: a 422 body quotes at most 200
 characters of the offending input; a 10 MB symbol must not become a 10 MB error body)."""
 
 from __future__ import annotations

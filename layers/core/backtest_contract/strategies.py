@@ -1,4 +1,4 @@
-"""The strategies' names, descriptions and parameter models (SPEC §3).
+"""The strategies' names, descriptions and parameter models (docs/engine.md).
 
 The engine implements each name (``backtest_engine/strategies/<name>.py``); the API lists
 and validates them from here. One coercion rule for every field (README, "Input values"):
@@ -39,7 +39,7 @@ class StrategyParams(BaseModel):
 
 
 class VolumeZoneBreakoutParams(StrategyParams):
-    """Parameters of volume_zone_breakout (SPEC 3.1)."""
+    """Parameters of volume_zone_breakout (docs/engine.md#strategies)."""
 
     volume_window: Int = Field(10, ge=1, le=1000, description="W: bars in the profile window")
     top_percentile: Float = Field(
@@ -51,7 +51,7 @@ class VolumeZoneBreakoutParams(StrategyParams):
 
 
 class VolumeLongCandleParams(StrategyParams):
-    """Parameters of volume_long_candle (SPEC 3.2)."""
+    """Parameters of volume_long_candle (docs/engine.md#strategies)."""
 
     vol_ma_window: Int = Field(20, ge=1, le=1000, description="M: volume moving-average bars")
     vol_multiplier: Float = Field(1.5, gt=0, le=100, description="k: volume ≥ k·MA")

@@ -18,7 +18,7 @@ from backtest_core.sweeps import ShardSpec
 
 ProgressFn = Callable[..., None]  # (fraction 0..1, stage[, symbols_done])
 CancelFn = Callable[[], bool]
-Document = dict[str, Any]  # a JSON-safe result document (SPEC §7 / §9)
+Document = dict[str, Any]  # a JSON-safe result document (docs/engine.md#result-document / §9)
 
 
 class CandleSource(Protocol):
@@ -71,7 +71,7 @@ class EnginePort(StatsPort, Protocol):
     def run(self, request: BacktestRequest, reader: CandleSource, *, run_id: str,
             progress: ProgressFn, should_cancel: CancelFn, environment: str,
             units: UnitStore | None = None, rows_as_json: bool = False) -> Document:
-        """The whole run: the SPEC §7 document. With ``units``: one symbol at a time, each
+        """The whole run: the docs/engine.md#result-document document. With ``units``: one symbol at a time, each
         finished symbol's document put there, the symbols found there not run again.
         ``rows_as_json``: the caller only reads the document's head and encodes it with
         ``backtest_contract.encoding``, so its long lists may come already written as
@@ -117,7 +117,7 @@ class _DocumentHead(_Head):
 
 
 def summary_of_backtest(document: Document, result_bytes: int) -> ResultSummary:
-    """The ``ResultSummary`` of a backtest document (SPEC §7)."""
+    """The ``ResultSummary`` of a backtest document (docs/engine.md#result-document)."""
     head = _DocumentHead.model_validate(document)
     return ResultSummary(total_signals=head.total_signals,
                          symbols=[s.symbol for s in head.symbols],

@@ -1,4 +1,4 @@
-"""Which failures are worth a retry, and how a failure reads to the task's owner (SPEC §13).
+"""Which failures are worth a retry, and how a failure reads to the task's owner (docs/operations.md).
 
 Transient = what botocore's own standard retry mode retries: AWS throttling (``SlowDown``,
 ``ThrottlingException``, ``ProvisionedThroughputExceededException``, HTTP 429 ...), AWS 5xx

@@ -1,6 +1,6 @@
-"""What market data is stored (SPEC §12): the layout's year files plus a small manifest.
+"""What market data is stored (docs/data.md): the layout's year files plus a small manifest.
 
-The layout is ``{SYMBOL}/{TF_UPPER}/{YEAR}.parquet`` (SPEC §2) under a root (an S3 prefix or
+The layout is ``{SYMBOL}/{TF_UPPER}/{YEAR}.parquet`` (docs/data.md) under a root (an S3 prefix or
 a local directory). Reading every Parquet footer on each request would be slow and needs
 pandas, so every writer (``backtest data fetch``/``import``, the scheduled ingest, the local
 seeding) records each year file's rows, first and last bar and source in one small JSON

@@ -37,7 +37,7 @@ STRATEGY_NAME_PATTERN = r"^[a-z][a-z0-9_]{2,47}$"
 StrategyName = Annotated[str, Field(pattern=STRATEGY_NAME_PATTERN, examples=list(BUILTIN_NAMES),
                                     json_schema_extra={"x-builtins": list(BUILTIN_NAMES)})]
 
-# Dates the engine and the Parquet layout can represent (SPEC §13): 422 outside.
+# Dates the engine and the Parquet layout can represent (docs/operations.md): 422 outside.
 MIN_DATE = date(1970, 1, 1)
 MAX_DATE = date(2100, 12, 31)
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -94,7 +94,7 @@ class TaskStatus(StrEnum):
 
 TERMINAL = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED})
 
-# SPEC §6: the only transitions there are. Every write is conditional on the source state.
+# docs/api.md#task-lifecycle: the only transitions there are. Every write is conditional on the source state.
 ALLOWED_TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
     TaskStatus.QUEUED: frozenset({TaskStatus.RUNNING, TaskStatus.CANCELLED, TaskStatus.FAILED}),
     TaskStatus.RUNNING: frozenset(
@@ -107,7 +107,7 @@ ALLOWED_TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
 
 
 class BacktestRequest(BaseModel):
-    """Body of ``POST /api/backtests/run-async`` and ``/run`` (SPEC §5)."""
+    """Body of ``POST /api/backtests/run-async`` and ``/run`` (docs/api.md)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -211,7 +211,7 @@ MAX_SWEEP_COMBINATIONS = 10_000
 
 
 class SweepRequest(BacktestRequest):
-    """Body of ``POST /api/sweeps/run-async`` (SPEC §9): a run-async body whose ``params``
+    """Body of ``POST /api/sweeps/run-async`` (docs/sweeps.md): a run-async body whose ``params``
     are the fixed base, plus the ``grid`` of values to try (Cartesian product, the last key
     varying fastest). Grid values are checked against the strategy by the submit use case."""
 
@@ -315,7 +315,7 @@ class ResultSummary(BaseModel):
 
 
 class TaskRecord(BaseModel):
-    """One item of the Tasks table (SPEC §6). ``expires_at`` is the TTL (epoch seconds)."""
+    """One item of the Tasks table (docs/api.md#task-lifecycle). ``expires_at`` is the TTL (epoch seconds)."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -339,7 +339,7 @@ class TaskRecord(BaseModel):
     symbols_done: int = 0
     result_key: str | None = None
     summary: ResultSummary | None = None
-    # Fan-out (SPEC §9): shards of the Step Functions execution; ``shard_size`` =
+    # Fan-out (docs/sweeps.md): shards of the Step Functions execution; ``shard_size`` =
     # combinations per sweep shard (0: one shard per symbol).
     shards_total: int = 0
     shards_done: int = 0

@@ -1,4 +1,4 @@
-"""The Tasks table: SPEC §6 as conditional writes. A lost race is never an overwrite.
+"""The Tasks table: docs/api.md#task-lifecycle as conditional writes. A lost race is never an overwrite.
 
 Every transition names its allowed source states in a ``ConditionExpression``; when the
 condition fails, the current record is returned inside ``TransitionRefused`` so the caller
@@ -268,7 +268,7 @@ class TaskRepository:
             names={"#e": "error", "#o": "owner"},
         )
 
-    # --- fan-out (SPEC §9) ------------------------------------------------------------------
+    # --- fan-out (docs/sweeps.md) ------------------------------------------------------------------
     def start_fanout(self, task_id: str, attempt: int, execution_arn: str, shards_total: int,
                      shard_size: int, now: datetime, lease_s: int) -> TaskRecord:
         """The claimed attempt runs as a Step Functions execution of ``shards_total`` shards:

@@ -42,7 +42,7 @@ class Settings(BaseModel):
     fargate_subnets: list[str] = Field(default_factory=list)
     fargate_security_groups: list[str] = Field(default_factory=list)
     fargate_container: str = "runner"
-    # Fan-out on Step Functions (SPEC §9, usecases/fanout.py): the state machine (unset: no
+    # Fan-out on Step Functions (docs/sweeps.md, usecases/fanout.py): the state machine (unset: no
     # sweeps, plain runs never fan out), the candle count from which a plain run with ≥ 2
     # symbols runs one shard per symbol, combinations per sweep shard, the lease of a
     # fanned-out attempt (renewed by every finished shard), SendTaskHeartbeat interval.

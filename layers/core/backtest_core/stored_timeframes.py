@@ -2,7 +2,7 @@
 
 Without this check such a task is queued, starts, and fails a moment later with "No data
 found ... in range", which does not say that the data exists at another timeframe. The
-submit functions have a 100 ms budget (SPEC §5), so the check reads one listing of the data
+submit functions have a 100 ms budget (docs/api.md), so the check reads one listing of the data
 prefix (keys only: no manifest, no Parquet) and keeps it per container for ``ttl_s``.
 
 The cached listing is trusted only to accept: a request it would reject is checked again

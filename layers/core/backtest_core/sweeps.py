@@ -1,4 +1,4 @@
-"""Sweeps and fan-out shards (SPEC §9): grid expansion, grid validation, the shard plan.
+"""Sweeps and fan-out shards (docs/sweeps.md): grid expansion, grid validation, the shard plan.
 
 A sweep's combinations are the Cartesian product over the grid's keys in the order given,
 the last key varying fastest. A shard is one symbol × a chunk of consecutive combinations;

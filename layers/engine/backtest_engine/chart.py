@@ -1,4 +1,4 @@
-"""Candles for a price chart (SPEC §17, ``GET /api/candles``): a date window of one symbol,
+"""Candles for a price chart (docs/console.md, ``GET /api/candles``): a date window of one symbol,
 merged into at most ``max_points`` buckets.
 
 More bars than ``max_points`` merge b = ⌈n / max_points⌉ bars at a time, counted from the

@@ -1,4 +1,4 @@
-"""Signal statistics of SPEC 4.1 (compatible with the older system; no fees). Pure."""
+"""Signal statistics of docs/engine.md#metrics (compatible with the older system; no fees). Pure."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fee-aware single-position portfolio statistics (SPEC 4.2). Pure functions."""
+"""Fee-aware single-position portfolio statistics (docs/engine.md#metrics). Pure functions."""
 
 from __future__ import annotations
 

@@ -46,7 +46,7 @@ class FetchPlan:
     @classmethod
     def build(cls, symbols: list[str], timeframe: str, since: date, until: date | None,
               now: datetime) -> FetchPlan:
-        """``since`` 00:00 UTC up to the end of ``until`` (whole day, SPEC §1), but never
+        """``since`` 00:00 UTC up to the end of ``until`` (whole day, docs/contracts.md), but never
         past the last closed bar at ``now``."""
         if until is not None and until < since:
             raise ValueError("--since must be before or equal to --until")

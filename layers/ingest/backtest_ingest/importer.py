@@ -1,4 +1,4 @@
-"""``backtest data import FILE.csv``: a CSV (SPEC §2 columns) into the year files.
+"""``backtest data import FILE.csv``: a CSV (docs/data.md columns) into the year files.
 
 The CSV is validated with the engine's rules (file, row, rule in the message), checked
 against the given timeframe, then merged into each year file (the CSV's rows win where both

@@ -1,4 +1,4 @@
-"""Year files of the layout (SPEC §2): read the stored candles and coverage, merge new rows,
+"""Year files of the layout (docs/data.md): read the stored candles and coverage, merge new rows,
 validate with the engine's rules and write the result atomically with its source.
 
 Each file's Parquet key-value metadata holds ``source`` (e.g. ``upbit (fetched
@@ -100,7 +100,7 @@ def merge(old: pd.DataFrame, new: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 
 def write_year(store: DataStore, symbol: str, timeframe: str, data: YearData, *,
                origin: str, source: str, fetched_at: str | None = None) -> FileEntry | None:
-    """Validate ``data`` (SPEC §2 rules, engine's messages) and store it atomically.
+    """Validate ``data`` (docs/data.md rules, engine's messages) and store it atomically.
 
     Returns the manifest entry, or None when there are no rows (no file is written).
     Raises IngestError with the engine's message (file, row, rule); nothing is written then.

@@ -1,4 +1,4 @@
-"""GET /api/candles (SPEC §17): one symbol's OHLCV in a date window, merged for a chart.
+"""GET /api/candles (docs/console.md): one symbol's OHLCV in a date window, merged for a chart.
 
 Served by the candles function, which installs the engine's loader (``use_chart``: Parquet
 needs the engine layer); the docs function includes the router for the OpenAPI document.

@@ -1,4 +1,4 @@
-"""GET /api/data/inventory (SPEC §12): which symbols, timeframes and dates are stored.
+"""GET /api/data/inventory (docs/data.md): which symbols, timeframes and dates are stored.
 
 Served by the data function; the docs function includes the router for the OpenAPI document.
 """

@@ -1,6 +1,6 @@
 """The one place that maps the error vocabulary to HTTP (every body is ``{"detail": ...}``).
 
-Powertools 3.37's defaults differ from SPEC §5 (its 404 is ``{"statusCode", "message"}``;
+Powertools 3.37's defaults differ from docs/api.md (its 404 is ``{"statusCode", "message"}``;
 its 422 items carry pydantic extras), so every error goes through these handlers.
 """
 
@@ -25,7 +25,7 @@ from backtest_core.quoting import quote_text
 
 API_TITLE = "Async Backtest API"
 API_VERSION = "1.3.0"
-# SPEC §13: operations appear in this order (OpenAPI paths and Swagger UI); a route names
+# docs/operations.md: operations appear in this order (OpenAPI paths and Swagger UI); a route names
 # its tag with ``tags=[...]``, so a new route slots in without touching this module's code.
 TAG_ORDER = ("submit", "status", "cancel", "results", "history", "sweeps", "data",
              "strategies", "health")

@@ -8,12 +8,12 @@ from backtest_core.live.connections import Sent
 from backtest_core.models import TaskRecord, TaskStatus
 from backtest_core.usecases.query import status_view
 
-MIN_PROGRESS_STEP = 0.01  # SPEC §10: a progress change of at least 0.01 is news
+MIN_PROGRESS_STEP = 0.01  # docs/live.md: a progress change of at least 0.01 is news
 _RANK = {TaskStatus.QUEUED: 0, TaskStatus.RUNNING: 1}  # terminal statuses rank 2
 
 
 def message(record: TaskRecord, seq: int) -> dict[str, Any]:
-    """SPEC §10: the status view without ``result`` (see ``result_url``), plus ``seq``."""
+    """docs/live.md: the status view without ``result`` (see ``result_url``), plus ``seq``."""
     body = status_view(record).model_dump(mode="json", exclude={"result"})
     body["seq"] = seq
     return body

@@ -1,4 +1,4 @@
-"""Connect, disconnect and push (SPEC §10).
+"""Connect, disconnect and push (docs/live.md).
 
 - ``connect``: the task must exist and belong to the caller (else TaskNotFound, which the
   WebSocket edge turns into close 4404 "Task not found: {id}"); stores the connection.

@@ -1,4 +1,4 @@
-"""Fan-out on Step Functions (SPEC §9): start the execution, run a shard, aggregate.
+"""Fan-out on Step Functions (docs/sweeps.md): start the execution, run a shard, aggregate.
 
 - ``start``: the worker has claimed a sweep (or a plain run big enough to fan out); it
   starts the execution ``{task_id}-{attempt}`` (statemachines/fanout.asl.json) whose Map

@@ -1,4 +1,4 @@
-"""One jobs-queue delivery, end to end: parse, process, and sort failures (SPEC §13).
+"""One jobs-queue delivery, end to end: parse, process, and sort failures (docs/operations.md).
 
 Only transient failures (``faults.is_transient``) leave ``handle_job`` as exceptions, so
 that SQS redelivers them (then the DLQ). A message that is not a ``QueueMessage`` and any

@@ -1,4 +1,4 @@
-"""No task left behind: find live tasks nobody vouches for any more, and act (SPEC §13).
+"""No task left behind: find live tasks nobody vouches for any more, and act (docs/operations.md).
 
 Scheduled every minute (EventBridge; locally a timer). Two index queries, never a scan
 (``TaskRepository.unvouched``: the sparse ``status-lease_expires_at-index``). After that

@@ -5,7 +5,7 @@
 turned true. Only AWS throttling/5xx/connection errors are transient
 (``faults.is_transient``): the lease is released and the exception propagates so SQS
 redelivers (then the DLQ). Any other exception is permanent: the task fails at once with a
-plain message (SPEC §13).
+plain message (docs/operations.md).
 
 A run of two or more symbols runs one symbol at a time and keeps each finished symbol's
 document under the task's results prefix (``units/{symbol}.json``); a retry (attempt > 1)

@@ -29,7 +29,7 @@ def submit(request: BacktestRequest, owner: str, svc: Services) -> TaskCreated:
 
 
 def submit_sweep(request: SweepRequest, owner: str, svc: Services) -> SweepCreated:
-    """A sweep (SPEC §9): every grid value checked against the strategy (422 naming
+    """A sweep (docs/sweeps.md): every grid value checked against the strategy (422 naming
     ``grid``), the shard plan recorded, then queued like a backtest."""
     resolved, ref = resolve_request(request, owner, svc)
     assert isinstance(resolved, SweepRequest)  # model_copy keeps the class

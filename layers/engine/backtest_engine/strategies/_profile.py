@@ -1,4 +1,4 @@
-"""Vectorised resistance levels of the per-window volume profile (SPEC 3.1 steps 1-3).
+"""Vectorised resistance levels of the per-window volume profile (docs/engine.md#strategies, steps 1-3).
 
 Instead of filling K bins per window, use that the volume at or above a price x,
 ``A(x) = Σ v·clip(span_high − max(span_low, x), 0)/height  +  Σ_flat v·[price ≥ x]``,

@@ -1,4 +1,4 @@
-"""``volume_long_candle``: buy a long bullish body on a volume spike (SPEC 3.2)."""
+"""``volume_long_candle``: buy a long bullish body on a volume spike (docs/engine.md#strategies)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """``volume_zone_breakout``: buy when the high breaks the resistance of the recent volume
-profile (SPEC 3.1)."""
+profile (docs/engine.md#strategies)."""
 
 from __future__ import annotations
 
