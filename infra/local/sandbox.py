@@ -312,9 +312,10 @@ class FunctionPool:
         try:
             init_ms = sandbox.wait_ready()  # raises (sandbox killed) when the import fails
         except InvocationError:
-            # close() stopped it mid-import, or Ctrl-C reached it before it left the stack's
-            # process group (it died of SIGINT): either way the stack is stopping.
-            if self._closed or sandbox.proc.poll() == -signal.SIGINT:
+            # close() stopped it mid-import, or a signal to the stack's process group
+            # (Ctrl-C, a supervisor's SIGTERM) reached it between fork and setsid, before
+            # it left the group: either way the stack is stopping.
+            if self._closed or sandbox.proc.poll() in (-signal.SIGINT, -signal.SIGTERM):
                 raise SandboxStopped(self.spec.logical_id) from None
             raise
         finally:

@@ -24,6 +24,8 @@ stand-in injects its launcher into the worker's services).
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import importlib
 import json
 import logging
@@ -138,11 +140,19 @@ def _warm_up(loaded: Any, event: dict[str, Any] | None, context: Any) -> dict[st
 
 
 def _stop_on_sigterm(*_: Any) -> None:
-    """Exit (atexit hooks run: e.g. the Fargate stand-in stops its containers), once: a
-    second SIGTERM must not raise SystemExit inside those hooks ("Exception ignored in
-    atexit callback")."""
+    """Exit now, once, with the atexit hooks run (e.g. the Fargate stand-in stops its
+    containers). Not ``sys.exit``: the signal may arrive inside a callback (an import's
+    module-lock weakref, a finaliser) where SystemExit is printed as "Exception ignored"
+    and swallowed, and the sandbox would run on. A second SIGTERM is ignored so it cannot
+    interrupt the hooks."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    sys.exit(0)
+    try:
+        atexit._run_exitfuncs()  # what interpreter exit runs; errors are printed there
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(0)
 
 
 def _exit_with_parent(parent: int) -> None:
