@@ -43,7 +43,7 @@ def test_given_wait_when_submitting_then_completes_with_a_per_symbol_table(
     assert "total signals:" in proc.stdout
     rows = [line for line in proc.stdout.splitlines() if "_KRW" in line]
     assert any("BTC_KRW" in r for r in rows) and any("ETH_KRW" in r for r in rows)
-    if "API_URL" not in os.environ:  # the local stack serves the WebSocket (SPEC §10)
+    if "API_URL" not in os.environ:  # the local stack serves the WebSocket (docs/live.md)
         assert "following over WebSocket ws://" in proc.stderr
         assert "polling" not in proc.stderr
 

@@ -1,4 +1,4 @@
-"""No task left behind (SPEC §13): kill -9 the process named ``sandbox WorkerFunction``
+"""No task left behind (docs/operations.md, "Reaper"): kill -9 the process named ``sandbox WorkerFunction``
 in the middle of a heavy run; the task completes exactly once (one result object, from
 attempt 2) within 3 minutes, thanks to the reaper, with the template's real visibility
 timeout (5400 s: the killed delivery does not come back during the test) and with a short

@@ -36,7 +36,7 @@ async def subscribe(ws_url: str, task_id: str, timeout_s: float = 120,
 
 
 def assert_well_formed(sub: Subscription, terminal: str | None = None) -> None:
-    """SPEC §10: seq 1, 2, ...; never backwards; the terminal message last; close 1000."""
+    """The messages of docs/live.md: seq 1, 2, ...; never backwards; the terminal message last; close 1000."""
     msgs = sub.messages
     assert msgs, "no message at all"
     assert [m["seq"] for m in msgs] == list(range(1, len(msgs) + 1))

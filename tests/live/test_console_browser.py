@@ -1,4 +1,4 @@
-"""The web console (SPEC §11) in a real browser: Playwright driving the system Chromium.
+"""The web console (docs/console.md, docs/live.md) in a real browser: Playwright driving the system Chromium.
 
 Skipped, with the reason, when no Chromium is installed (`make test` installs the Debian
 package `chromium` when apt-get is usable). Screenshots go to pytest's tmp directory;

@@ -1,4 +1,4 @@
-"""The console's studio views (SPEC §17) in a real browser against the local stack: the
+"""The console's studio views (docs/console.md) in a real browser against the local stack: the
 strategy editor (422 at its path, save, run with a stop), compare, and a sweep's PBO badge
 and walk-forward table. Every test checks what the page logged as an error.
 """

@@ -1,4 +1,4 @@
-"""SPEC §10 over a real WebSocket against the local stack (make run's server)."""
+"""Live progress (docs/live.md) over a real WebSocket against the local stack (make run's server)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Canned SPEC-shaped answers served by a tiny real HTTP server (used by conftest)."""
+"""Canned answers shaped as in docs/api.md, served by a tiny real HTTP server (used by conftest)."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def make_handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
 
 def status_doc(task_id: str, status: str, progress: float, stage: str | None = None,
                **extra: Any) -> dict[str, Any]:
-    """A SPEC §5 status document."""
+    """A status document (docs/api.md, "Follow a task")."""
     doc: dict[str, Any] = {
         "task_id": task_id, "status": status, "progress": progress, "stage": stage,
         "result": None, "error": None, "created_at": "2025-01-01T00:00:00Z",
@@ -82,7 +82,7 @@ def status_doc(task_id: str, status: str, progress: float, stage: str | None = N
 
 
 def result_doc(run_id: str) -> dict[str, Any]:
-    """A SPEC §7 result document with two symbols."""
+    """A result document (docs/api.md, "Result") with two symbols."""
     def sym(name: str, n: int) -> dict[str, Any]:
         return {
             "symbol": name, "is_active": True,

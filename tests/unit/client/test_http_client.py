@@ -1,4 +1,4 @@
-"""BacktestClient against a tiny real HTTP server with canned SPEC-shaped answers."""
+"""BacktestClient against a tiny real HTTP server with canned answers shaped as in docs/api.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The HTTP contract of SPEC §5 through the real handlers (in-process, moto behind them)."""
+"""The HTTP contract of docs/api.md through the real handlers (in-process, moto behind them)."""
 
 from __future__ import annotations
 

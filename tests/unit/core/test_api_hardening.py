@@ -1,6 +1,6 @@
 """Regressions found by fuzzing the local stack (schemathesis + hand-made inputs).
 
-Every bad input answers 4xx with SPEC §5's body ``{"detail": ...}``, never a 500.
+Every bad input answers 4xx with the error body of docs/api.md, ``{"detail": ...}``, never a 500.
 """
 
 from __future__ import annotations

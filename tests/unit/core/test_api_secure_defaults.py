@@ -1,4 +1,4 @@
-"""SPEC §13 at the HTTP edge: date bounds, booleans are not numbers, bounded quoting of
+"""Secure defaults at the HTTP edge (docs/api.md): date bounds, booleans are not numbers, bounded quoting of
 input in 422 bodies, 401 for unusable token subjects, per-owner idempotency namespace."""
 
 from __future__ import annotations

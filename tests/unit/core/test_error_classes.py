@@ -1,4 +1,4 @@
-"""Transient vs permanent failures in the worker (SPEC §13): only AWS throttling, AWS 5xx and
+"""Transient vs permanent failures in the worker (docs/operations.md): only AWS throttling, AWS 5xx and
 connection errors are retried; everything else fails the task at once, in plain words."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""SPEC §6 on the Tasks table: every allowed transition, every refused one, TTL as gone."""
+"""The task lifecycle of docs/api.md on the Tasks table: every allowed transition, every refused one, TTL as gone."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""SPEC §13: /api/openapi.json declares what the API answers (statuses with the {"detail"}
-schema, the strategy enum) and lists operations in the SPEC's order."""
+"""/api/openapi.json declares what the API answers (the statuses of docs/api.md's route
+table with the {"detail"} schema, the strategy enum) and lists operations in a fixed tag
+order (submit, status, cancel, results, ...: TAG_ORDER)."""
 
 from __future__ import annotations
 

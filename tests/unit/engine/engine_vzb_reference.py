@@ -1,4 +1,5 @@
-"""Plain per-window reference of the volume-zone resistance (SPEC 3.1), bin by bin.
+"""Plain per-window reference of the volume-zone resistance (docs/engine.md,
+"volume_zone_breakout: the fast kernel and the tie rule"), bin by bin.
 
 Deliberately literal and slow: the fast kernel in backtest_engine is checked against it.
 Also used by bench/bench_engine.py to print the reference's speed.

@@ -1,4 +1,5 @@
-"""SPEC section 8 worked examples A-D, reproduced to 1e-7."""
+"""Four hand-computed worked examples (A-D: daily bars from 2024-01-01, the candles in
+engine_helpers.py) for both built-in strategies, reproduced to 1e-7."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Portfolio block (SPEC 4.2) against a plain bar-by-bar walk kept here as the reference."""
+"""Portfolio block (docs/engine.md, "Metrics") against a plain bar-by-bar walk kept here as the reference."""
 
 import math
 
@@ -11,7 +11,7 @@ from backtest_engine.portfolio import equity_by_bar, portfolio_statistics, simul
 
 
 def _walk(close, signals, hold, fee, slip):
-    """SPEC 4.2 literally: one loop over bars; returns (equity per bar, trade pnl list)."""
+    """The portfolio rule of docs/engine.md literally: one loop over bars; returns (equity per bar, trade pnl list)."""
     n, equity, units, exit_at, entered_with = len(close), 1.0, 0.0, -1, 0.0
     curve, pnl = [], []
     for t in range(n):

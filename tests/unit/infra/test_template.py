@@ -11,10 +11,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 
-# SPEC §5 routes → the function that serves them (docs/contracts.md).
-SPEC_ROUTES = {
+# The API routes of docs/api.md → the function that serves them (docs/contracts.md).
+ROUTES = {
     ("POST", "/api/backtests/run-async"): "SubmitFunction",
-    ("POST", "/api/sweeps/run-async"): "SubmitFunction",  # SPEC §9
+    ("POST", "/api/sweeps/run-async"): "SubmitFunction",  # docs/sweeps.md
     ("GET", "/api/backtests/status/{task_id}"): "StatusFunction",
     ("DELETE", "/api/backtests/tasks/{task_id}"): "CancelFunction",
     ("GET", "/api/backtests/history"): "HistoryFunction",
@@ -22,8 +22,8 @@ SPEC_ROUTES = {
     ("GET", "/api/backtests/{run_id}/download"): "ResultsFunction",
     ("GET", "/api/backtests/{run_id}/trades.csv"): "ResultsFunction",
     ("POST", "/api/backtests/run"): "RunSyncFunction",
-    ("GET", "/api/data/inventory"): "DataFunction",  # SPEC §12
-    ("GET", "/api/candles"): "CandlesFunction",  # SPEC §17
+    ("GET", "/api/data/inventory"): "DataFunction",  # docs/data.md
+    ("GET", "/api/candles"): "CandlesFunction",  # docs/console.md
     ("GET", "/api/strategies"): "StrategiesFunction",
     ("GET", "/api/strategies/schema"): "StrategiesFunction",  # rule documents
     ("GET", "/api/strategies/{name}"): "StrategiesFunction",
@@ -33,7 +33,7 @@ SPEC_ROUTES = {
     ("GET", "/api/openapi.json"): "DocsFunction",
     ("GET", "/api/docs"): "DocsFunction",
 }
-# Not a SPEC route: unknown paths/methods reach DocsFunction so even a 404 is {"detail": ...}.
+# Not an API route of docs/api.md: unknown paths/methods reach DocsFunction so even a 404 is {"detail": ...}.
 CATCH_ALL = ("ANY", "/{proxy+}")
 PUBLIC_ROUTES = {
     CATCH_ALL,
@@ -141,7 +141,7 @@ def test_given_the_template_then_functions_are_exactly_those_of_the_contract(tem
     )
 
 
-@pytest.mark.parametrize("route", sorted(SPEC_ROUTES), ids=" ".join)
+@pytest.mark.parametrize("route", sorted(ROUTES), ids=" ".join)
 def test_given_a_spec_route_then_exactly_one_http_api_event_serves_it_from_its_function(
     template, route
 ):
@@ -151,12 +151,12 @@ def test_given_a_spec_route_then_exactly_one_http_api_event_serves_it_from_its_f
         for fid, props in events(template, "HttpApi")
         if (props["Method"].upper(), props["Path"]) == route
     ]
-    assert owners == [SPEC_ROUTES[route]], f"{method} {path} served by {owners}"
+    assert owners == [ROUTES[route]], f"{method} {path} served by {owners}"
 
 
 def test_given_the_http_api_events_then_no_route_exists_beyond_spec_section_5(template):
     declared = [(p["Method"].upper(), p["Path"]) for _, p in events(template, "HttpApi")]
-    assert sorted(declared) == sorted([*SPEC_ROUTES, CATCH_ALL])
+    assert sorted(declared) == sorted([*ROUTES, CATCH_ALL])
     assert all(p["ApiId"] == {"Ref": "BacktestApi"} for _, p in events(template, "HttpApi"))
 
 
@@ -179,7 +179,7 @@ def test_given_the_openapi_body_then_it_lists_every_event_route_and_protects_all
         return "ANY" if key == "x-amazon-apigateway-any-method" else key.upper()
 
     in_body = {(method_of(m), p) for p, item in body["paths"].items() for m in item}
-    assert in_body == {*SPEC_ROUTES, CATCH_ALL}, "DefinitionBody paths and function events disagree"
+    assert in_body == {*ROUTES, CATCH_ALL}, "DefinitionBody paths and function events disagree"
     for path, item in body["paths"].items():
         for method, operation in item.items():
             route = (method_of(method), path)

@@ -1,4 +1,4 @@
-"""template.yaml: the WebSocket API, the push pipeline and the console (SPEC §10, §11)."""
+"""template.yaml: the WebSocket API, the push pipeline and the console (docs/live.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC §13 in template.yaml: prod cannot deploy open, reserved concurrency and route
+"""The security parameters of docs/operations.md in template.yaml: prod cannot deploy open, reserved concurrency and route
 throttling exist, X-Ray permissions only with tracing, layers free of boto3/botocore."""
 
 from __future__ import annotations
