@@ -1,4 +1,4 @@
-"""Submit a backtest and follow it over the WebSocket: the seed's §9.2 loop, client side.
+"""Submit a backtest and follow it over the WebSocket until it ends, client side.
 
     API_URL=http://localhost:8000 python examples/ws_follow.py
 

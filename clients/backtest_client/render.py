@@ -78,7 +78,7 @@ def symbol_table(doc: Mapping[str, Any]) -> Table:
 
 
 def signal_table(doc: Mapping[str, Any]) -> Table:
-    """The §4.1 signal statistics, labelled as what they are (not the headline)."""
+    """The per-signal statistics (docs/engine.md#metrics), labelled as what they are (not the headline)."""
     table = Table(title=SIGNAL_STATS_TITLE)
     for name in ("Symbol", "Signals", "Win rate %", "Avg return %", "Max drawdown (pts)"):
         table.add_column(name, justify="left" if name == "Symbol" else "right")

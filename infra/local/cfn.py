@@ -29,7 +29,7 @@ NO_VALUE = object()
 """Marker for ``!Ref AWS::NoValue``: the enclosing key or list item is dropped."""
 
 
-class _CfnLoader(yaml.SafeLoader):
+class _CfnLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml: ~10x faster
     """SafeLoader that understands CloudFormation short-form tags."""
 
 

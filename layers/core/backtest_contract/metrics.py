@@ -44,7 +44,7 @@ class Trade(BaseModel):
 
 
 class PortfolioMetrics(BaseModel):
-    """A fee-aware portfolio (docs/engine.md#metrics, §15): the root block (all symbols on one cash
+    """A fee-aware portfolio (docs/engine.md#metrics, docs/positions.md): the root block (all symbols on one cash
     pool) or a symbol's own (that symbol alone, capital 1.0)."""
 
     model_config = _OPEN

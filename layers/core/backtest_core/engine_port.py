@@ -18,7 +18,7 @@ from backtest_core.sweeps import ShardSpec
 
 ProgressFn = Callable[..., None]  # (fraction 0..1, stage[, symbols_done])
 CancelFn = Callable[[], bool]
-Document = dict[str, Any]  # a JSON-safe result document (docs/engine.md#result-document / §9)
+Document = dict[str, Any]  # a JSON-safe result document (docs/engine.md#result-document)
 
 
 class CandleSource(Protocol):

@@ -1,4 +1,4 @@
-"""backtest_ingest: market data into the storage layout (docs/data.md, §12).
+"""backtest_ingest: market data into the storage layout (docs/data.md).
 
 ``backtest data fetch`` and the scheduled ingest function page candles from an exchange
 through ccxt (fetch.py, exchanges.py); ``backtest data import`` converts a CSV

@@ -8,7 +8,7 @@
   chunk), stores the shard result under the task's prefix, counts it, answers the token.
   A failure answers ``ShardFailed`` (the Map's Retry, then its Catch reports the symbol).
 - ``aggregate``: the final "aggregate" message; builds the document from the shard results
-  and completes the task with the §6 conditional write (or fails it: no symbol ran).
+  and completes the task with the lifecycle's conditional write (docs/api.md) (or fails it: no symbol ran).
 
 Shards and the aggregation act only while the task is ``running`` under their attempt, so
 a cancel is correct without StopExecution (moto's leaves executions running) and a

@@ -117,7 +117,7 @@ def _complete(record: TaskRecord, document: Document, svc: Services,
 
 def complete_with(record: TaskRecord, key: str, summary: ResultSummary, svc: Services,
                   duration_s: float) -> Outcome:
-    """The §6 completion of this attempt (conditional on running + attempt); a refused
+    """The completion of this attempt (docs/api.md, task lifecycle) (conditional on running + attempt); a refused
     write removes this attempt's own result object."""
     try:
         svc.tasks.complete(record.task_id, record.attempt, key,
