@@ -303,6 +303,33 @@ def test_given_a_running_shard_when_cancelled_then_it_stops_at_its_next_check(fa
     assert stopped.is_set() and outcome == ["cancelled"]
 
 
+def test_given_a_fan_out_message_without_a_token_then_dropped_when_stale_refused_when_live(
+        fanout):
+    """Step Functions always sends the token; moto has been seen to resend a stopped
+    execution's shard without one. Stale (the task no longer runs this attempt): dropped.
+    For a task this attempt still runs: a permanent error (no token to answer)."""
+    from backtest_core.errors import PermanentTaskError
+    from backtest_core.models import QueueMessage
+    from backtest_core.usecases import fanout as fanout_uc
+    from backtest_core.usecases.cancel import cancel
+
+    task_id = fanout.submit_sweep(SWEEP)
+    shard_messages: list[dict[str, Any]] = []
+    fanout.pump(lambda: len(shard_messages) > 0, fanout.engine,
+                lambda body: shard_messages.append(body) if body["kind"] == "shard" else None)
+    live = {**shard_messages[0], "token": None}
+    assert fanout.record(task_id).status.value == "running"
+    for kind, run in (("shard", fanout_uc.run_shard), ("aggregate", fanout_uc.aggregate)):
+        with pytest.raises(PermanentTaskError, match="without a task token"):
+            run(QueueMessage.model_validate({**live, "kind": kind}), fanout.engine, fanout.svc)
+
+    cancel(task_id, "anonymous", fanout.svc)
+    for kind, run in (("shard", fanout_uc.run_shard), ("aggregate", fanout_uc.aggregate)):
+        assert run(QueueMessage.model_validate({**live, "kind": kind}), fanout.engine,
+                   fanout.svc) == "skipped"
+    assert fanout.record(task_id).status.value == "cancelled"
+
+
 RSI_DIP = {"name": "rsi_dip", "description": "Buy oversold, sell on recovery",
            "params": {"rsi_len": {"type": "int", "default": 14, "min": 2, "max": 200},
                       "level": {"type": "float", "default": 30, "min": 0, "max": 100}},

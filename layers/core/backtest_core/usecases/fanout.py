@@ -92,11 +92,12 @@ def start(record: TaskRecord, svc: Services) -> Outcome:
 
 def run_shard(message: QueueMessage, engine: EnginePort, svc: Services) -> Outcome:
     """Run shard ``message.shard`` of ``message.attempt`` and answer ``message.token``."""
-    token, index = _required(message.token), int(message.shard or 0)
+    index = int(message.shard or 0)
     record = _owned_record(message, svc)
     if record is None:
-        svc.sfn.succeed(token, {"shard": index, "status": "skipped"})
+        _skip(message.token, {"shard": index, "status": "skipped"}, svc)
         return "skipped"
+    token = _required(message.token)
     spec = shard_spec(record, index)
     with ShardControl(svc, record, token) as control:
         try:
@@ -124,11 +125,11 @@ def run_shard(message: QueueMessage, engine: EnginePort, svc: Services) -> Outco
 def aggregate(message: QueueMessage, engine: EnginePort, svc: Services) -> Outcome:
     """Assemble the result from the shards (the engine builds a plain run's document and
     the statistics of a sweep's overfitting block) and complete (or fail) the task."""
-    token = _required(message.token)
     record = _owned_record(message, svc)
     if record is None:
-        svc.sfn.succeed(token, {"status": "skipped"})
+        _skip(message.token, {"status": "skipped"}, svc)
         return "skipped"
+    token = _required(message.token)
     outcome = _assemble(record, engine, svc)
     svc.sfn.succeed(token, {"status": outcome})
     return outcome
@@ -200,6 +201,14 @@ def _running_attempt(task_id: str, attempt: int | None, svc: Services) -> TaskRe
     if record is None or record.status is not TaskStatus.RUNNING or record.attempt != attempt:
         return None
     return record
+
+
+def _skip(token: str | None, output: dict, svc: Services) -> None:
+    """Answer a stale message's token, if it has one: a message for a task this attempt no
+    longer runs (cancelled, failed, retried) is dropped either way. Step Functions always
+    sends the token; moto has been seen to resend a stopped execution's task without it."""
+    if token:
+        svc.sfn.succeed(token, output)
 
 
 def _required(token: str | None) -> str:
