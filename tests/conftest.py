@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from moto import mock_aws  # first: boto3 sessions made from now on carry moto's stub
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -36,29 +37,22 @@ class AwsEnv:
     queue_urls: dict[str, str]
 
     def client(self, service: str):
-        import boto3
-
-        return boto3.client(service, region_name="us-east-1")
+        return _session().client(service, region_name="us-east-1")
 
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsEnv]:
-    from moto import mock_aws
-
     from infra.local.bootstrap import create_resources
     from infra.local.emulation import FAKE_CREDENTIALS, LOCAL_FUNCTION_ENV
     from infra.local.moto_lock import install_dynamodb_lock
-    from infra.local.template_model import build_model
 
     install_dynamodb_lock()
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     for key, value in {**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": "us-east-1"}.items():
         monkeypatch.setenv(key, value)
     with mock_aws():
-        import boto3
-
-        model = build_model(ROOT / "template.yaml", "https://sqs.us-east-1.amazonaws.com")
-        clients = {s: boto3.client(s, region_name="us-east-1") for s in ("dynamodb", "sqs", "s3")}
+        model = template_model()
+        clients = {s: _session().client(s, region_name="us-east-1") for s in ("dynamodb", "sqs", "s3")}
         urls = create_resources(model, clients, visibility_timeout_override_s=2)
         env: dict[str, str] = {}
         for fn in model.functions:
@@ -72,6 +66,29 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsEnv]:
         _reset_caches()
         yield AwsEnv(env=env, queue_urls=urls)
         _reset_caches()
+
+
+@functools.cache
+def _session():
+    """One boto3 Session for the fixtures' clients: moto resets boto3's default session at
+    every start, and a new Session loads every service model again (~70 ms a client)."""
+    import boto3
+
+    return boto3.session.Session()
+
+
+@functools.cache
+def _parsed_model():
+    from infra.local.template_model import build_model
+
+    return build_model(ROOT / "template.yaml", "https://sqs.us-east-1.amazonaws.com")
+
+
+def template_model():
+    """template.yaml's model as the in-process tests use it (a copy: parsed once)."""
+    import copy
+
+    return copy.deepcopy(_parsed_model())
 
 
 def _reset_caches() -> None:

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from tests.conftest import ROOT
+from tests.conftest import template_model
 
 
 @dataclass
@@ -23,9 +23,7 @@ class InProcessApi:
     def __init__(self) -> None:
         from infra.local.apigw import Router
         from infra.local.functions import load_function
-        from infra.local.template_model import build_model
-
-        model = build_model(ROOT / "template.yaml", "https://sqs.us-east-1.amazonaws.com")
+        model = template_model()
         self._functions = {fn.logical_id: fn for fn in model.functions if fn.routes}
         self._loaded: dict[str, Any] = {}
         self._load = lambda spec: load_function(spec, "us-east-1")
