@@ -147,13 +147,9 @@ class BacktestClient:
             req.add_header(name, value)
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                raw = resp.read()
-                if resp.headers.get("Content-Encoding", "").lower() == "gzip":
-                    raw = gzip.decompress(raw)
-                return raw, resp.headers
-        except urllib.error.HTTPError as exc:
-            raw = exc.read()
-            raise _api_error(exc.code, raw) from None
+                return _body(resp.read(), resp.headers), resp.headers
+        except urllib.error.HTTPError as exc:  # errors of a compressed route come gzipped too
+            raise _api_error(exc.code, _body(exc.read(), exc.headers)) from None
         except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
             raise ApiUnreachable(self.base_url, _reason(exc)) from None
 
@@ -290,6 +286,16 @@ def _decode(raw: bytes) -> dict[str, Any]:
         return {}
     value = orjson.loads(raw)
     return value if isinstance(value, dict) else {"value": value}
+
+
+def _body(raw: bytes, headers: Mapping[str, str] | None) -> bytes:
+    """``raw`` decompressed when the answer says ``Content-Encoding: gzip``."""
+    if headers is not None and (headers.get("Content-Encoding") or "").lower() == "gzip":
+        try:
+            return gzip.decompress(raw)
+        except (OSError, EOFError):  # not gzip after all: shown as sent
+            return raw
+    return raw
 
 
 def _api_error(status: int, raw: bytes) -> ApiError:

@@ -22,6 +22,7 @@ from backtest_contract.strategies import Float, Int
 
 _CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False)
 ATR_LENGTH_DEFAULT = 14
+MAX_TIME_EXIT_BARS = 10_000_000  # ~19 years of one-minute bars: past any series, no overflow
 
 
 def _fail(model: str, loc: tuple[str | int, ...], kind: str, message: str, value: Any) -> None:
@@ -132,7 +133,8 @@ class PositionSpec(BaseModel):
     stop_loss: StopLoss | None = None
     take_profit: TakeProfit | None = None
     trailing_stop: TrailingStop | None = None
-    time_exit_bars: Int | None = Field(None, ge=1, description="H: exit H bars after entry")
+    time_exit_bars: Int | None = Field(None, ge=1, le=MAX_TIME_EXIT_BARS,
+                                       description="H: exit H bars after entry")
     sizing: Annotated[Sizing, BeforeValidator(_mode_shorthand)] = Field(default_factory=Sizing)
     max_open_positions: Int = Field(1, ge=1, le=50, description="shared portfolio slots")
     initial_capital: Float = Field(10000.0, gt=0, description="shared portfolio cash (quote)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import pytest
@@ -56,6 +57,18 @@ def test_given_404_when_reading_status_then_detail_is_the_message(fake_api: Fake
 
     with pytest.raises(ApiError) as info:
         BacktestClient(fake_api.url).status("abc")
+
+    assert (info.value.status, info.value.detail) == (404, "Task not found: abc")
+
+
+def test_given_a_gzipped_404_when_reading_a_result_then_detail_is_the_message(
+        fake_api: FakeApi) -> None:
+    """The result routes compress every answer to ``Accept-Encoding: gzip``, errors too."""
+    body = gzip.compress(json.dumps({"detail": "Task not found: abc"}).encode())
+    fake_api.add("GET", "/api/backtests/abc", Canned(404, body, {"Content-Encoding": "gzip"}))
+
+    with pytest.raises(ApiError) as info:
+        BacktestClient(fake_api.url).result("abc")
 
     assert (info.value.status, info.value.detail) == (404, "Task not found: abc")
 

@@ -38,6 +38,9 @@ BAD = [
     ({"trailing_stop": {"pct": 2, "activation_pct": -1}},
      ["body", "position", "trailing_stop", "activation_pct"]),
     ({"execution": "tomorrow"}, ["body", "position", "execution"]),
+    ({"time_exit_bars": 10_000_001}, ["body", "position", "time_exit_bars"]),
+    ({"time_exit_bars": 2**63 - 1}, ["body", "position", "time_exit_bars"]),  # was a hang
+    ({"time_exit_bars": 10**30}, ["body", "position", "time_exit_bars"]),  # was a 500
 ]
 
 
@@ -84,6 +87,9 @@ def test_given_position_grid_values_when_one_is_bad_then_422_at_its_index(api, a
                            ["body", "grid", "position.stop_loss.pct", 3]]
     assert "position.stop_loss.pct=-3" in reply.body["detail"][0]["msg"]
     assert queued(aws) == []
+    huge = {**RUN, "grid": {"position.time_exit_bars": [5, 2**63 - 1]}}  # was a hung shard
+    assert locs(api.call("POST", "/api/sweeps/run-async", huge)) == [
+        ["body", "grid", "position.time_exit_bars", 1]]
 
 
 @pytest.mark.parametrize("key", ["position.stop_loss_pct", "position.stop_loss.percent",

@@ -100,6 +100,11 @@ def test_given_a_completed_run_when_trades_csv_is_asked_then_every_trade_in_colu
     only_btc = api.call("GET", f"/api/backtests/{task_id}/trades.csv", query="symbol=BTC_KRW")
     btc_rows = list(csv.DictReader(io.StringIO(only_btc.body)))  # its own portfolio's trades
     assert len(btc_rows) == 4 and {r["symbol"] for r in btc_rows} == {"BTC_KRW"}
+    for spelling in ("btc_krw", "KRW-BTC", "btc/krw"):  # as a request body may spell it
+        other = api.call("GET", f"/api/backtests/{task_id}/trades.csv", query=f"symbol={spelling}")
+        assert other.status == 200 and other.body == only_btc.body, spelling
+    garbage = api.call("GET", f"/api/backtests/{task_id}/trades.csv", query="symbol=%21%21")
+    assert garbage.status == 422 and garbage.body["detail"][0]["loc"] == ["query", "symbol"]
     unknown = api.call("GET", f"/api/backtests/{task_id}/trades.csv", query="symbol=XRP_KRW")
     assert unknown.status == 422 and unknown.body["detail"][0]["loc"] == ["query", "symbol"]
     assert "BTC_KRW, ETH_KRW" in unknown.body["detail"][0]["msg"]

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from backtest_contract.market import normalize_symbol
 from backtest_contract.registry import BUILTIN_NAMES
 from backtest_core.errors import ResultNotFound, TaskNotFound, ValidationFailed
 from backtest_core.models import HistoryItem, HistoryPage, StatusView, TaskRecord, TaskStatus
@@ -101,7 +102,10 @@ def result_trades_csv(run_id: str, owner: str, svc: Services, symbol: str | None
     document = orjson.loads(raw)
     if symbol is None:
         return views.trades_csv(views.headline_trades(document))
-    trades = views.symbol_trades(document, symbol)
+    try:  # spelled as in a request body: eth_krw, KRW-ETH, ETH/KRW
+        trades = views.symbol_trades(document, normalize_symbol(symbol))
+    except ValueError:
+        trades = None
     if trades is None:
         known = ", ".join(views.run_symbols(document)) or "none"
         raise ValidationFailed.single(["query", "symbol"],
