@@ -12,17 +12,35 @@ NaN and infinities are rejected, unknown keys are rejected at every level.
 from __future__ import annotations
 
 import copy
+from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    JsonValue,
+    create_model,
+    model_validator,
+)
 from pydantic import ValidationError as _ValidationError
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, InitErrorDetails, PydanticCustomError
 
-from backtest_contract.strategies import Float, Int
+from backtest_contract.strategies import Float, Int, _not_bool
 
 _CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False)
 ATR_LENGTH_DEFAULT = 14
 MAX_TIME_EXIT_BARS = 10_000_000  # ~19 years of one-minute bars: past any series, no overflow
+
+
+def _bounded(kind: type, **bounds: float) -> Any:
+    """``Int``/``Float`` with bounds, for an optional field: the bounds sit on the number
+    itself so that JSON Schema says ``minimum``/``exclusiveMaximum``… (on ``Int | None``
+    pydantic would write them as unknown ``ge``/``lt`` keys)."""
+    return Annotated[kind, Field(**bounds), BeforeValidator(_not_bool)]
 
 
 def _fail(model: str, loc: tuple[str | int, ...], kind: str, message: str, value: Any) -> None:
@@ -37,9 +55,12 @@ class StopLoss(BaseModel):
 
     model_config = _CONFIG
 
-    pct: Float | None = Field(None, gt=0, lt=100, description="percent below the entry fill")
-    atr: Float | None = Field(None, gt=0, description="k: multiples of ATR below the fill")
-    length: Int | None = Field(None, ge=1, le=5000, description="ATR length (atr only)")
+    pct: _bounded(float, gt=0, lt=100) | None = Field(  # type: ignore[valid-type]
+        None, description="percent below the entry fill")
+    atr: _bounded(float, gt=0) | None = Field(  # type: ignore[valid-type]
+        None, description="k: multiples of ATR below the fill")
+    length: _bounded(int, ge=1, le=5000) | None = Field(  # type: ignore[valid-type]
+        None, description="ATR length (atr only)")
 
     @model_validator(mode="after")
     def _one_kind(self) -> StopLoss:
@@ -59,10 +80,14 @@ class TakeProfit(BaseModel):
 
     model_config = _CONFIG
 
-    pct: Float | None = Field(None, gt=0, description="percent above the entry fill")
-    atr: Float | None = Field(None, gt=0, description="k: multiples of ATR above the fill")
-    length: Int | None = Field(None, ge=1, le=5000, description="ATR length (atr only)")
-    rr: Float | None = Field(None, gt=0, description="m: reward/risk multiple of the stop")
+    pct: _bounded(float, gt=0) | None = Field(  # type: ignore[valid-type]
+        None, description="percent above the entry fill")
+    atr: _bounded(float, gt=0) | None = Field(  # type: ignore[valid-type]
+        None, description="k: multiples of ATR above the fill")
+    length: _bounded(int, ge=1, le=5000) | None = Field(  # type: ignore[valid-type]
+        None, description="ATR length (atr only)")
+    rr: _bounded(float, gt=0) | None = Field(  # type: ignore[valid-type]
+        None, description="m: reward/risk multiple of the stop")
 
     @model_validator(mode="after")
     def _one_kind(self) -> TakeProfit:
@@ -86,6 +111,7 @@ class TrailingStop(BaseModel):
 
 
 SizingMode = Literal["all_in", "fraction", "fixed_quote", "equal_slots"]
+SizingShorthand = Literal["all_in", "equal_slots"]
 
 
 def _mode_shorthand(value: Any) -> Any:
@@ -101,7 +127,8 @@ class Sizing(BaseModel):
     model_config = _CONFIG
 
     mode: SizingMode = "all_in"
-    value: Float | None = Field(None, gt=0, description="f (fraction) or q (fixed_quote)")
+    value: _bounded(float, gt=0) | None = Field(  # type: ignore[valid-type]
+        None, description="f (fraction) or q (fixed_quote)")
 
     @model_validator(mode="after")
     def _value_fits_mode(self) -> Sizing:
@@ -133,8 +160,8 @@ class PositionSpec(BaseModel):
     stop_loss: StopLoss | None = None
     take_profit: TakeProfit | None = None
     trailing_stop: TrailingStop | None = None
-    time_exit_bars: Int | None = Field(None, ge=1, le=MAX_TIME_EXIT_BARS,
-                                       description="H: exit H bars after entry")
+    time_exit_bars: _bounded(int, ge=1, le=MAX_TIME_EXIT_BARS) | None = Field(  # type: ignore[valid-type]
+        None, description="H: exit H bars after entry")
     sizing: Annotated[Sizing, BeforeValidator(_mode_shorthand)] = Field(default_factory=Sizing)
     max_open_positions: Int = Field(1, ge=1, le=50, description="shared portfolio slots")
     initial_capital: Float = Field(10000.0, gt=0, description="shared portfolio cash (quote)")
@@ -158,6 +185,43 @@ def _exactly_one(model: BaseModel, name: str, kinds: tuple[str, ...]) -> None:
         message = (f"{name} needs one of {listed}" if not given
                    else f"{name} takes one of {listed}, not {' and '.join(given)}")
         _fail(type(model).__name__, (), "one_kind", message, model.model_dump(exclude_none=True))
+
+
+@cache
+def position_input_model() -> type[BaseModel]:
+    """The ``position`` a request or a rule document gives, as published in the schemas
+    (GET /api/strategies/schema, /api/openapi.json): every key of ``PositionSpec``, each
+    optional (a partial override of the defaults), ``null`` where the key may be unset,
+    ``sizing`` also as its string shorthand, ``entry_priority`` as a rule operand, no
+    other key. Only for the schemas: the API validates the merged position with
+    ``PositionSpec`` (``registry.resolve_position``), which also checks what a schema
+    cannot say (``take_profit.rr`` needs a ``stop_loss``, one kind of stop, …)."""
+    from backtest_contract.rules import Operand  # lazily: rules imports are slow
+
+    fields: dict[str, Any] = {
+        name: (info.annotation, info) for name, info in PositionSpec.model_fields.items()}
+    fields["sizing"] = (SizingShorthand | Sizing, Field(
+        "all_in", description='how much each entry spends; "all_in" and "equal_slots" '
+        'are short for {"mode": "all_in"} and {"mode": "equal_slots"}'))
+    fields["entry_priority"] = (Operand | None, Field(
+        None, description=PositionSpec.model_fields["entry_priority"].description))
+    return create_model("Position", __config__=_CONFIG, __doc__=(
+        "Position configuration (docs/positions.md). Over a rule document's position, "
+        "each key given replaces the document's whole value"), **fields)
+
+
+class PositionSchema:
+    """Marks a free-form ``position`` object (validated later, over the strategy's
+    defaults) so that JSON Schema describes it as ``position_input_model()``."""
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema,
+                                     handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return handler(position_input_model().__pydantic_core_schema__)
+
+
+PositionInput = Annotated[dict[str, Any], PositionSchema()]
+"""A request's or a rule document's ``position``: a JSON object here (merged key by key
+over the defaults, then validated with ``PositionSpec``), the real shape in its schema."""
 
 
 def merge_position(defaults: dict | None, request: dict | None) -> dict:

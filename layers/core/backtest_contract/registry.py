@@ -67,7 +67,7 @@ class StrategyRef:
         if self.kind == "rules":
             from backtest_contract.rules import check_lengths
 
-            errors = check_lengths(self.document, values)
+            errors = check_lengths(self.document, values, at_param=True)
             if errors:
                 raise ParamsInvalid([{**e, "loc": [*loc, *e["loc"]]} for e in errors])
         return values
@@ -123,13 +123,14 @@ def priority_operand(value: Any) -> Any:
 
 
 def _check_priority(value: Any, params: dict[str, Any], loc: list[str | int]) -> None:
+    from backtest_contract.rules.errors import from_validation_error
+
     base = [*loc, "entry_priority"]
     try:
         priority_operand(value)
-    except ValidationError as exc:
-        raise ParamsInvalid([{"loc": [*base, *err["loc"]], "type": err["type"],
-                              "msg": err["msg"].removeprefix("Value error, ")}
-                             for err in exc.errors(include_url=False)]) from None
+    except ValidationError as exc:  # the document's reworded errors: JSON paths, no tags
+        raise ParamsInvalid([{**err, "loc": [*base, *err["loc"]]}
+                             for err in from_validation_error(exc)]) from None
     missing = sorted({ref[1:] for ref in _dollar_refs(value)} - set(params))
     if missing:
         raise ParamsInvalid([{"loc": base, "type": "value_error",

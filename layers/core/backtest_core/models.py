@@ -26,6 +26,7 @@ from backtest_contract.market import (
     normalize_symbol,
     normalize_timeframe,
 )
+from backtest_contract.position import PositionInput
 from backtest_contract.registry import BUILTIN_NAMES
 from backtest_core.quoting import quote_text
 
@@ -123,7 +124,7 @@ class BacktestRequest(BaseModel):
     params: dict[str, Any] = Field(
         default_factory=dict,
         description="Strategy parameters (params_schema of GET /api/strategies)")
-    position: dict[str, Any] | None = Field(
+    position: PositionInput | None = Field(  # type: ignore[valid-type]
         default=None,
         description="Position configuration: stops, take profit, trailing and time exits, "
                     "sizing, the shared portfolio (docs/positions.md); a rule document's "

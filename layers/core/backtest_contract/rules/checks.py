@@ -146,11 +146,14 @@ def _kind_mismatch(spec: ArgSpec, param_type: str) -> bool:
     return param_type not in allowed
 
 
-def check_lengths(doc: RuleDocument, params: dict[str, Any]) -> list[dict]:
+def check_lengths(doc: RuleDocument, params: dict[str, Any], at_param: bool = False
+                  ) -> list[dict]:
     """Errors for every ``$name`` argument (length, window, shift, bars, mult, …) whose
     value — from ``params``, else the parameter's default — is outside its bounds.
 
-    Each error names the parameter and the value, at the argument's path; [] when all fit.
+    Each error names the parameter and the value, at the argument's path inside the
+    document; with ``at_param``, at ``[name]`` (the key of a run's ``params``) and naming
+    the argument's path instead. [] when all fit.
     """
     values = {**doc.defaults(), **params}
     errors = []
@@ -163,8 +166,12 @@ def check_lengths(doc: RuleDocument, params: dict[str, Any]) -> list[dict]:
         if not integral or not spec.accepts(value):
             where = f" for {_indicator_at(doc, path)}" if _indicator_at(doc, path) else ""
             wanted = "an integer " if spec.kind == "int" else ""
-            errors.append(error(path, f"{path[-1]} must be {wanted}{spec.bounds_text()}"
-                                f"{where}; {ref} = {quote(value)}", "rule_arg_range"))
+            msg = f"{path[-1]} must be {wanted}{spec.bounds_text()}{where}; {ref} = {quote(value)}"
+            if at_param:
+                errors.append(error([ref[1:]], f"{msg} (used at {'.'.join(map(str, path))})",
+                                    "rule_arg_range"))
+            else:
+                errors.append(error(path, msg, "rule_arg_range"))
     return errors
 
 

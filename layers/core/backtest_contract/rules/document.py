@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, create_model
 
+from backtest_contract.position import PositionInput
 from backtest_contract.strategies import Bool, Float, Int
 
 from .checks import precheck, semantic_errors
@@ -56,7 +57,9 @@ class RuleDocument(BaseModel):
     params: dict[str, ParamSpec] = Field(default_factory=dict, max_length=MAX_PARAMS)
     entry: Condition  # type: ignore[valid-type]
     exit: Condition | None = None  # type: ignore[valid-type]
-    position: dict[str, Any] | None = None
+    position: PositionInput | None = Field(  # type: ignore[valid-type]
+        None, description="Position defaults (docs/positions.md): a run's position "
+        "replaces them key by key")
 
     def defaults(self) -> dict[str, int | float | bool]:
         """``{param: default}`` (as declared: an int default of a float parameter stays int)."""

@@ -14,6 +14,8 @@ from .catalog import INDICATORS, ArgSpec
 from .nodes import BARS, CONDITION_KEYS, OPERAND_KEYS, SHIFT, TAGS
 
 QUOTE_CHARS = 60
+OPERAND_EXAMPLES = ('a number, "$name" (a declared parameter) or an operand object such as '
+                    '{"ind": "rsi", "length": 14} or {"price": "volume"}')
 Loc = list[str | int]
 
 
@@ -61,6 +63,8 @@ def _reword(err: dict, raw: list, loc: Loc) -> tuple[str, Loc]:
     if kind == "rule_operand":
         return _unknown_object("operand", value, OPERAND_KEYS), loc
     if kind == "string_pattern_mismatch" and raw[-1] == "<$param>":
+        if len(raw) == 1 or isinstance(raw[-2], int) or raw[-2] == "source":  # an operand
+            return f"expected an operand: {OPERAND_EXAMPLES}; got {quote(value)}", loc
         return f'expected "$name" (a declared parameter); got {quote(value)}', loc
     indicator = _enclosing_indicator(raw)
     if kind in _RANGE_ERRORS and raw[-1] in ("<int>", "<float>") and len(loc):
