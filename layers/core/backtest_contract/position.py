@@ -196,15 +196,17 @@ def position_input_model() -> type[BaseModel]:
     other key. Only for the schemas: the API validates the merged position with
     ``PositionSpec`` (``registry.resolve_position``), which also checks what a schema
     cannot say (``take_profit.rr`` needs a ``stop_loss``, one kind of stop, …)."""
-    from backtest_contract.rules import Operand  # lazily: rules imports are slow
-
     fields: dict[str, Any] = {
         name: (info.annotation, info) for name, info in PositionSpec.model_fields.items()}
     fields["sizing"] = (SizingShorthand | Sizing, Field(
         "all_in", description='how much each entry spends; "all_in" and "equal_slots" '
         'are short for {"mode": "all_in"} and {"mode": "equal_slots"}'))
-    fields["entry_priority"] = (Operand | None, Field(
-        None, description=PositionSpec.model_fields["entry_priority"].description))
+    # An operand object is described by its keys' names only: the operand grammar (dozens
+    # of indicator shapes, published whole at GET /api/strategies/schema) inlined here made
+    # request bodies' schemas too heavy for fuzzers and code generators.
+    fields["entry_priority"] = (float | str | dict[str, JsonValue] | None, Field(
+        None, description=PositionSpec.model_fields["entry_priority"].description
+        + '; e.g. {"ind": "rsi", "length": 14} or {"price": "volume"} (docs/rules.md)'))
     return create_model("Position", __config__=_CONFIG, __doc__=(
         "Position configuration (docs/positions.md). Over a rule document's position, "
         "each key given replaces the document's whole value"), **fields)
